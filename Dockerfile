@@ -1,0 +1,18 @@
+# One image for the API and the workers; the command picks the role.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+RUN python -m pip install --no-cache-dir --upgrade "pip>=25"
+COPY requirements.lock ./
+RUN pip install --no-cache-dir -r requirements.lock
+COPY pyproject.toml README.md alembic.ini ./
+COPY agents agents
+COPY tools tools
+COPY policies policies
+COPY api api
+COPY finance finance
+COPY notifications notifications
+RUN pip install --no-cache-dir --no-deps . && useradd --system --uid 10001 treasurer
+USER treasurer
+EXPOSE 8000
+CMD ["treasurer", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,28 @@
+"""What every node of the treasurer graph may use, handed in per run as LangGraph's runtime context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agents.extraction.schemas import InvoiceFields
+from finance.chain.client import ChainClient
+from finance.payments.service import TokenInfo
+from finance.settings import Settings
+from policies.schema import PolicyDocument
+from tools.payments import PaymentTools
+from tools.treasury import TreasuryTools
+
+
+@dataclass(frozen=True)
+class TreasurerContext:
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    chain: ChainClient
+    token: TokenInfo
+    policy: PolicyDocument
+    extract: Callable[[str], InvoiceFields]
+    payment_tools: PaymentTools
+    treasury_tools: TreasuryTools

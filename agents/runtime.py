@@ -1,0 +1,131 @@
+"""Assemble a running treasurer: database, chain, token, checkpointer and the compiled graph.
+
+Used by every entry point (the API, the worker, the CLI demo, the tests and the benchmarks), so
+they all run the same graph over the same services.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from agents.context import TreasurerContext
+from agents.extraction.offline import extract_offline
+from agents.graph import build_treasurer_graph
+from finance.chain.bootstrap import bootstrap_dev_chain
+from finance.chain.client import ChainClient
+from finance.chain.token import resolve_token
+from finance.db import create_engine, session_factory
+from finance.invoices import InvoiceRepository
+from finance.models import Invoice, InvoiceStatus
+from finance.payments.service import PaymentService
+from finance.settings import Settings
+from policies.schema import PolicyDocument
+from tools.payments import build_payment_tools
+from tools.treasury import build_treasury_tools
+
+
+@dataclass(frozen=True)
+class InvoiceResult:
+    invoice_id: uuid.UUID
+    status: InvoiceStatus
+    reason: str | None
+    tx_hash: str | None
+
+
+class Treasurer:
+    def __init__(self, engine: AsyncEngine, context: TreasurerContext, graph) -> None:  # noqa: ANN001
+        self.engine = engine
+        self.context = context
+        self.graph = graph
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.context.sessions
+
+    async def submit(self, raw_text: str, submitted_by: str | None = None) -> uuid.UUID:
+        async with self.sessions.begin() as session:
+            invoice = await InvoiceRepository(session).create(raw_text, submitted_by)
+            return invoice.id
+
+    async def process(self, invoice_id: uuid.UUID) -> InvoiceResult:
+        """Run (or resume) the invoice's thread to its end. Safe to call again for the same invoice."""
+        await self.graph.ainvoke(
+            {"invoice_id": str(invoice_id)},
+            config={"configurable": {"thread_id": f"invoice:{invoice_id}"}},
+            context=self.context,
+        )
+        return await self.result(invoice_id)
+
+    async def result(self, invoice_id: uuid.UUID) -> InvoiceResult:
+        async with self.sessions() as session:
+            invoice: Invoice = await InvoiceRepository(session).get(invoice_id)
+            payment_tx = None
+            if invoice.status in (InvoiceStatus.PAID, InvoiceStatus.PAYING, InvoiceStatus.FAILED):
+                from finance.payments.repository import PaymentRepository
+
+                payment = await PaymentRepository(session).for_invoice(invoice_id)
+                payment_tx = payment.tx_hash if payment else None
+            return InvoiceResult(invoice.id, InvoiceStatus(invoice.status), invoice.reason, payment_tx)
+
+
+def policy_from_settings(settings: Settings) -> PolicyDocument:
+    return PolicyDocument(per_invoice_limit=settings.invoice_limit)
+
+
+@asynccontextmanager
+async def open_treasurer(settings: Settings, *, bootstrap_chain: bool = False) -> AsyncIterator[Treasurer]:
+    async with AsyncExitStack() as stack:
+        engine = create_engine(settings.database_url)
+        stack.push_async_callback(engine.dispose)
+        sessions = session_factory(engine)
+        chain = await ChainClient.connect(settings)
+        stack.push_async_callback(chain.close)
+        if bootstrap_chain:
+            async with sessions.begin() as session:
+                await bootstrap_dev_chain(session, chain)
+        async with sessions() as session:
+            token = await resolve_token(session, chain, settings)
+        checkpointer = await stack.enter_async_context(_checkpointer(settings.database_url))
+        context = TreasurerContext(
+            settings=settings,
+            sessions=sessions,
+            chain=chain,
+            token=token,
+            policy=policy_from_settings(settings),
+            extract=extract_offline,
+            payment_tools=build_payment_tools(PaymentService(sessions, chain, token)),
+            treasury_tools=build_treasury_tools(sessions, chain, token),
+        )
+        yield Treasurer(engine, context, build_treasurer_graph().compile(checkpointer=checkpointer))
+
+
+@asynccontextmanager
+async def _checkpointer(database_url: str):  # noqa: ANN202
+    """LangGraph checkpoints beside the system of record: PostgreSQL, or a SQLite file in the demo."""
+    if database_url.startswith("sqlite"):
+        db_path = database_url.split("///", 1)[-1]
+        path = Path(db_path).with_name(Path(db_path).stem + "-checkpoints.db") if db_path != ":memory:" else None
+        async with AsyncSqliteSaver.from_conn_string(str(path) if path else ":memory:") as saver:
+            yield saver
+        return
+    conninfo = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    async with AsyncConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=10,
+        open=False,
+        kwargs={"autocommit": True, "row_factory": dict_row, "prepare_threshold": 0},
+    ) as pool:
+        saver = AsyncPostgresSaver(pool)
+        await saver.setup()
+        yield saver

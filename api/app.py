@@ -1,0 +1,77 @@
+"""The FastAPI application. Routes are thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
+
+from agents.runtime import open_treasurer
+from api.health.endpoints import router as health_router
+from api.invoices.endpoints import router as invoices_router
+from api.invoices.schemas import MAX_INVOICE_BYTES
+from finance.errors import TreasurerError
+from finance.settings import Settings, get_settings
+
+# Bodies far past the invoice limit are refused before they are read into memory.
+_MAX_BODY_BYTES = 4 * MAX_INVOICE_BYTES
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            async with open_treasurer(settings) as treasurer:
+                app.state.treasurer = treasurer
+                yield
+        finally:
+            await app.state.redis.aclose()
+
+    app = FastAPI(
+        title="Treasurer",
+        version="0.1.0",
+        summary="Pays vendor invoices in a stablecoin, under policy, exactly once.",
+        lifespan=lifespan,
+    )
+    app.include_router(health_router)
+    app.include_router(invoices_router)
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next):  # noqa: ANN001, ANN202
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > _MAX_BODY_BYTES:
+            return JSONResponse(
+                status_code=413,
+                content={"detail": f"request body over {_MAX_BODY_BYTES} bytes", "code": "too_large"},
+            )
+        return await call_next(request)
+
+    @app.exception_handler(TreasurerError)
+    async def _treasurer_error(_request: Request, exc: TreasurerError) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.message, "code": exc.code})
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        messages = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+            messages.append(f"{where}: {error['msg']}" if where else error["msg"])
+        return JSONResponse(
+            status_code=422,
+            content={"detail": "; ".join(messages), "code": "invalid_request", "errors": _jsonable(exc.errors())},
+        )
+
+    return app
+
+
+def _jsonable(errors: list[dict]) -> list[dict]:
+    # Pydantic puts the offending input and exception objects in `ctx`; keep only what a client can read.
+    return [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors]

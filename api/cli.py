@@ -1,0 +1,103 @@
+"""The `treasurer` command."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from finance.errors import TreasurerError
+from finance.settings import get_settings
+
+app = typer.Typer(help="Treasurer: pays vendor invoices in a stablecoin, under policy, exactly once.",
+                  no_args_is_help=True)
+chain_app = typer.Typer(help="Development chain commands.", no_args_is_help=True)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+app.add_typer(chain_app, name="chain")
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+def _run(coro) -> object:  # noqa: ANN001
+    try:
+        return asyncio.run(coro)
+    except TreasurerError as exc:
+        console.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(code=1) from exc
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Where the demo keeps its throwaway database.")] = Path(".treasurer/demo"),
+) -> None:
+    """Run the whole path on embedded defaults: in-process chain, SQLite, sample vendors and invoices."""
+    from api.demo import run_demo
+
+    _run(run_demo(workdir, console))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default TREASURER_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default TREASURER_API_PORT).")] = None,
+) -> None:
+    """Start the HTTP API."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("api.app:create_app", factory=True, host=host or settings.api_host, port=port or settings.api_port)
+
+
+@app.command()
+def worker(
+    name: Annotated[str | None, typer.Option(help="Consumer name in the group (default: host and pid).")] = None,
+    max_invoices: Annotated[int | None, typer.Option(help="Stop after this many invoices (for tests).")] = None,
+) -> None:
+    """Process invoices submitted for asynchronous handling (a Redis Stream consumer group)."""
+    from agents.worker import run_worker
+
+    _run(run_worker(get_settings(), consumer=name, max_invoices=max_invoices))
+
+
+@chain_app.command("bootstrap")
+def chain_bootstrap() -> None:
+    """Deploy the test stablecoin to the configured dev chain and fund the treasury wallet."""
+    from finance.chain.bootstrap import bootstrap_dev_chain
+    from finance.chain.client import ChainClient
+    from finance.db import create_engine, session_factory
+    from finance.money import from_base_units
+
+    async def go() -> None:
+        settings = get_settings()
+        engine = create_engine(settings.database_url)
+        chain = await ChainClient.connect(settings)
+        try:
+            async with session_factory(engine).begin() as session:
+                result = await bootstrap_dev_chain(session, chain)
+            verb = "deployed" if result.deployed else "already deployed"
+            console.print(f"stablecoin {verb} at {result.token_address} on chain {chain.chain_id}")
+            if result.minted_units:
+                console.print(f"minted {from_base_units(result.minted_units, settings.token_decimals)} "
+                              f"to the treasury {chain.treasury_address}")
+        finally:
+            await chain.close()
+            await engine.dispose()
+
+    _run(go())
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the database migrations."""
+    from finance.migrations.runner import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    console.print(f"database at {revision}")
+
+
+def main() -> None:  # pragma: no cover - console script shim
+    sys.exit(app())

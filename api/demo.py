@@ -1,0 +1,98 @@
+"""`treasurer demo`: the whole path on embedded defaults, with nothing configured.
+
+A fresh SQLite file and an in-process EVM each run, so the demo always starts from the same state
+and never touches a real database or chain.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from agents.runtime import open_treasurer
+from finance.migrations.runner import upgrade_async
+from finance.money import from_base_units
+from finance.settings import EMBEDDED, Settings
+from finance.vendors import VendorRepository
+from tools.treasury import treasury_balance
+
+_STYLE = {"paid": "green", "pending_approval": "yellow", "blocked": "red", "failed": "red", "paying": "cyan"}
+
+
+def sample_invoices() -> list[tuple[str, str]]:
+    folder = resources.files("api") / "samples"
+    return sorted((p.name, p.read_text()) for p in folder.iterdir() if p.name.endswith(".txt"))
+
+
+def sample_vendors() -> list[dict]:
+    return json.loads((resources.files("api") / "samples" / "vendors.json").read_text())
+
+
+async def run_demo(workdir: Path, console: Console) -> list[dict]:
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    settings = Settings(
+        environment="dev",
+        database_url=f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
+        chain_rpc_url=EMBEDDED,
+        token_address=None,
+        chain_id=None,
+        wallet_private_key=None,
+        wallet_keystore_path=None,
+    )
+    console.print(f"[bold]Treasurer demo[/] - database {workdir / 'demo.db'}, in-process EVM")
+    await upgrade_async(settings.database_url)
+    rows = []
+    async with open_treasurer(settings, bootstrap_chain=True) as treasurer:
+        token = treasurer.context.token
+        console.print(f"stablecoin {token.symbol} ({token.decimals} decimals) at {token.address}, "
+                      f"treasury {treasurer.context.chain.treasury_address}")
+        async with treasurer.sessions.begin() as session:
+            vendors = VendorRepository(session)
+            for vendor in sample_vendors():
+                await vendors.add(vendor["name"], vendor["payout_address"], vendor.get("aliases"))
+        console.print(f"registered {len(sample_vendors())} vendors; per-invoice limit "
+                      f"{settings.invoice_limit} {treasurer.context.policy.currency}\n")
+
+        for name, text in sample_invoices():
+            invoice_id = await treasurer.submit(text, submitted_by="demo")
+            result = await treasurer.process(invoice_id)
+            async with treasurer.sessions() as session:
+                from finance.invoices import InvoiceRepository
+
+                invoice = await InvoiceRepository(session).get(invoice_id)
+            amount = (
+                f"{from_base_units(invoice.total_units, token.decimals):,.2f} {invoice.currency or ''}".strip()
+                if invoice.total_units is not None else "-"
+            )
+            rows.append({
+                "file": name,
+                "invoice": invoice.invoice_number or "-",
+                "vendor": invoice.vendor_name or "-",
+                "amount": amount,
+                "decision": result.status.value,
+                "reason": result.reason or "",
+                "tx_hash": result.tx_hash or "",
+            })
+
+        table = Table(title="Invoices processed", show_lines=True)
+        for column in ("invoice", "vendor", "amount", "decision", "reason", "tx hash"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            style = _STYLE.get(row["decision"], "")
+            table.add_row(
+                f"{row['invoice']}\n[dim]{row['file']}[/]", row["vendor"], row["amount"],
+                f"[{style}]{row['decision']}[/]" if style else row["decision"], row["reason"], row["tx_hash"],
+            )
+        console.print(table)
+        balance = await treasury_balance(treasurer.sessions, treasurer.context.chain, token)
+        console.print(
+            f"treasury balance: [bold]{from_base_units(balance.on_chain_units, token.decimals):,.2f} {token.symbol}[/]"
+            f" on chain, {from_base_units(balance.reserved_units, token.decimals):,.2f} reserved"
+        )
+    return rows

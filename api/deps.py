@@ -1,0 +1,35 @@
+"""FastAPI dependencies, as `Annotated` aliases routes declare in their signatures."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from redis.asyncio import Redis
+
+from agents.runtime import Treasurer
+from finance.intake import InvoiceIntake
+from finance.settings import Settings
+
+
+def _treasurer(request: Request) -> Treasurer:
+    return request.app.state.treasurer
+
+
+def _redis(request: Request) -> Redis:
+    return request.app.state.redis
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _intake(request: Request) -> InvoiceIntake:
+    settings: Settings = request.app.state.settings
+    return InvoiceIntake(request.app.state.redis, settings.intake_stream, settings.worker_group)
+
+
+TreasurerDep = Annotated[Treasurer, Depends(_treasurer)]
+RedisDep = Annotated[Redis, Depends(_redis)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+IntakeDep = Annotated[InvoiceIntake, Depends(_intake)]

@@ -1,0 +1,44 @@
+"""One base class for every business error, carrying the HTTP status it maps to.
+
+Business errors are final: retrying a bad invoice or a policy refusal cannot make it succeed.
+Transient faults (a node that times out, a dropped connection) are `TransientError` and are
+the only ones the retry policies look at.
+"""
+
+from __future__ import annotations
+
+
+class TreasurerError(Exception):
+    status_code: int = 400
+    code: str = "treasurer_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInvoice(TreasurerError):
+    status_code = 422
+    code = "invalid_invoice"
+
+
+class NotFound(TreasurerError):
+    status_code = 404
+    code = "not_found"
+
+
+class ChainMisconfigured(TreasurerError):
+    status_code = 503
+    code = "chain_misconfigured"
+
+
+class PaymentRejected(TreasurerError):
+    """The chain or the token refused the payment (a revert, status 0, insufficient funds)."""
+
+    status_code = 409
+    code = "payment_rejected"
+
+
+class TransientError(TreasurerError):
+    status_code = 503
+    code = "transient"

@@ -1,0 +1,212 @@
+"""The system of record. Every table here lives in PostgreSQL in production (SQLite in the demo).
+
+Money is an integer of token base units (`BaseUnits`), never a float: `Numeric(78, 0)` holds any
+uint256. SQLite cannot store integers past 2**63 exactly, so there the same column is text.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class BaseUnits(TypeDecorator[int]):
+    """An amount in token base units: exact at any size, on either database."""
+
+    impl = Numeric(78, 0)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):  # noqa: ANN001 - SQLAlchemy's signature
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(80))
+        return dialect.type_descriptor(Numeric(78, 0))
+
+    def process_bind_param(self, value, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"base units must be an int, got {type(value).__name__}")
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):  # noqa: ANN001
+        return None if value is None else int(value)
+
+
+JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+Timestamp = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class InvoiceStatus(enum.StrEnum):
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    PENDING_APPROVAL = "pending_approval"
+    BLOCKED = "blocked"
+    PAYING = "paying"
+    PAID = "paid"
+    FAILED = "failed"
+
+
+class PaymentStatus(enum.StrEnum):
+    PENDING = "pending"  # intent recorded, nothing signed yet
+    SUBMITTED = "submitted"  # an attempt is signed and persisted; it may or may not be on chain
+    CONFIRMED = "confirmed"  # receipt status 1, confirmations reached, Transfer event matched
+    FAILED = "failed"
+
+
+class AttemptStatus(enum.StrEnum):
+    SIGNED = "signed"
+    BROADCAST = "broadcast"
+    MINED = "mined"
+    FAILED = "failed"
+    REPLACED = "replaced"
+
+
+class Vendor(Base):
+    __tablename__ = "vendors"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    # Lower-cased, legal form and punctuation stripped: the key invoices are matched on.
+    normalized_name: Mapped[str] = mapped_column(String(200), unique=True)
+    aliases: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    payout_address: Mapped[str] = mapped_column(String(42))  # EIP-55 checksummed
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    raw_text: Mapped[str] = mapped_column(Text)
+    text_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[InvoiceStatus] = mapped_column(String(32), default=InvoiceStatus.RECEIVED)
+    reason: Mapped[str | None] = mapped_column(Text)
+    vendor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendors.id"))
+    vendor_name: Mapped[str | None] = mapped_column(String(200))
+    invoice_number: Mapped[str | None] = mapped_column(String(100))
+    currency: Mapped[str | None] = mapped_column(String(8))
+    total_units: Mapped[int | None] = mapped_column(BaseUnits)
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    submitted_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+
+
+class Payment(Base):
+    """One payment intent per invoice. Retries and fee bumps are attempts, never new payments."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    # The idempotency key: a second run of the pay step finds this row instead of paying again.
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), unique=True)
+    # vendor + normalised invoice number: two submissions of the same bill cannot both pay,
+    # even when they race, because the second insert violates this constraint.
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    vendor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vendors.id"))
+    payee_address: Mapped[str] = mapped_column(String(42))
+    amount_units: Mapped[int] = mapped_column(BaseUnits)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    token_address: Mapped[str] = mapped_column(String(42))
+    status: Mapped[PaymentStatus] = mapped_column(String(16), default=PaymentStatus.PENDING, index=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class PaymentAttempt(Base):
+    """A signed transaction, stored with its hash before it is broadcast."""
+
+    __tablename__ = "payment_attempts"
+    __table_args__ = (UniqueConstraint("payment_id", "attempt_no"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id"), index=True)
+    attempt_no: Mapped[int] = mapped_column(Integer)
+    from_address: Mapped[str] = mapped_column(String(42))
+    nonce: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    raw_tx: Mapped[str] = mapped_column(Text)
+    gas_limit: Mapped[int] = mapped_column(BigInteger)
+    max_fee_per_gas: Mapped[int] = mapped_column(BaseUnits)
+    max_priority_fee_per_gas: Mapped[int] = mapped_column(BaseUnits)
+    status: Mapped[AttemptStatus] = mapped_column(String(16), default=AttemptStatus.SIGNED)
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    gas_used: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class WalletNonce(Base):
+    """The next nonce of a hot wallet. Allocated with an atomic UPDATE so workers never share one."""
+
+    __tablename__ = "wallet_nonces"
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    next_nonce: Mapped[int] = mapped_column(BigInteger)
+
+
+class TokenDeployment(Base):
+    """Where `treasurer chain bootstrap` put the stablecoin on a dev chain."""
+
+    __tablename__ = "token_deployments"
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    address: Mapped[str] = mapped_column(String(42))
+    symbol: Mapped[str] = mapped_column(String(32))
+    decimals: Mapped[int] = mapped_column(Integer)
+    deployed_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Decision(Base):
+    """Append-only, hash-chained log of everything the treasurer decided and why.
+
+    Each row's `hash` covers its content and the previous row's hash, so altering or deleting any
+    row breaks every hash after it. The unique `prev_hash` makes a fork (two rows claiming the same
+    predecessor, e.g. from two racing writers) impossible at the database level.
+    """
+
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_invoice", "invoice_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    invoice_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    step: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    actor: Mapped[str] = mapped_column(String(200), default="treasurer")
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,84 @@
+"""Configuration, read once from the environment (prefix `TREASURER_`) or a `.env` file.
+
+Secrets are `SecretStr` so they never reach a log line or a repr. The development defaults
+(an anvil test key, a placeholder JWT secret) are public knowledge: outside `environment=dev`
+they are refused at start-up rather than silently used with real money.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# anvil's and hardhat's first well-known development account. Anyone can spend from it.
+DEV_WALLET_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me"
+EMBEDDED = "embedded"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TREASURER_", env_file=".env", extra="ignore")
+
+    environment: Literal["dev", "test", "production"] = "dev"
+
+    database_url: str = "sqlite+aiosqlite:///./.treasurer/treasurer.db"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    intake_stream: str = "treasurer:invoices"
+    worker_group: str = "treasurer-workers"
+
+    # "embedded" is the in-process EVM (eth-tester); anything else is a JSON-RPC URL.
+    chain_rpc_url: str = EMBEDDED
+    # When set, the node must report this chain id or the treasurer refuses to start:
+    # signing for the wrong chain is how funds end up on a network nobody watches.
+    chain_id: int | None = None
+    token_address: str | None = None
+    token_name: str = "Treasurer Test Dollar"
+    token_symbol: str = "tUSD"
+    token_decimals: int = Field(default=6, ge=0, le=36)
+    confirmations: int = Field(default=1, ge=1, le=256)
+    receipt_timeout_seconds: float = Field(default=120.0, gt=0)
+    # Tokens minted to the treasury by `treasurer chain bootstrap` on a dev chain.
+    bootstrap_mint: Decimal = Decimal("1000000")
+
+    wallet_private_key: SecretStr | None = None
+    wallet_keystore_path: Path | None = None
+    wallet_keystore_password_file: Path | None = None
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+
+    # The spine's single policy rule; the policy engine replaces it with versioned documents.
+    invoice_limit: Decimal = Field(default=Decimal("5000"), gt=0)
+    max_invoice_bytes: int = 1_000_000
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.environment == "dev":
+            return self
+        problems = []
+        if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+            problems.append("TREASURER_JWT_SECRET is the development default")
+        key = self.wallet_private_key.get_secret_value() if self.wallet_private_key else None
+        if key is not None and key.lower().removeprefix("0x") == DEV_WALLET_KEY.removeprefix("0x"):
+            problems.append("TREASURER_WALLET_PRIVATE_KEY is a public development key")
+        if key is None and self.wallet_keystore_path is None:
+            problems.append("no wallet: set TREASURER_WALLET_KEYSTORE_PATH or TREASURER_WALLET_PRIVATE_KEY")
+        if problems:
+            raise ValueError(f"refusing to start in {self.environment}: " + "; ".join(problems))
+        return self
+
+    @property
+    def embedded_chain(self) -> bool:
+        return self.chain_rpc_url == EMBEDDED
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

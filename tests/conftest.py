@@ -1,0 +1,177 @@
+"""Shared fixtures: real PostgreSQL, Redis and anvil. A missing server fails the run with a clear
+message; nothing is skipped, because a suite that silently skips its integration tests proves nothing.
+
+URLs are configurable: TREASURER_TEST_POSTGRES_URL (an admin connection to an existing database),
+TREASURER_TEST_REDIS_URL, TREASURER_ANVIL_BIN.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import pytest_asyncio
+import redis as redis_sync
+from eth_account import Account
+from pydantic import SecretStr
+
+from finance.migrations.runner import upgrade
+from finance.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN_URL = os.environ.get("TREASURER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TREASURER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+ANVIL_BIN = Path(
+    os.environ.get("TREASURER_ANVIL_BIN", ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+)
+
+
+def _sqlalchemy_url(conninfo: str, dbname: str) -> str:
+    base = conninfo.rsplit("/", 1)[0]
+    return f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{dbname}"
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A database migrated once; each test gets a copy of it (CREATE DATABASE ... TEMPLATE is fast)."""
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); start it or set TREASURER_TEST_POSTGRES_URL")
+    name = f"treasurer_tmpl_{uuid.uuid4().hex[:8]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        upgrade(_sqlalchemy_url(PG_ADMIN_URL, name))
+        yield name
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def database_url(postgres_template: str) -> Iterator[str]:
+    name = f"treasurer_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    try:
+        yield _sqlalchemy_url(PG_ADMIN_URL, name)
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis_url() -> str:
+    client = redis_sync.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis_sync.ConnectionError as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL} ({exc}); start it or set TREASURER_TEST_REDIS_URL")
+    client.flushdb()
+    client.close()
+    return REDIS_URL
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AnvilNode:
+    def __init__(self, port: int, process: subprocess.Popen) -> None:
+        self.port = port
+        self.process = process
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_anvil(*extra: str) -> AnvilNode:
+    binary = ANVIL_BIN if ANVIL_BIN.exists() else shutil.which("anvil")
+    if not binary:
+        pytest.fail(f"anvil not found at {ANVIL_BIN}; run `npm ci` (package @foundry-rs/anvil) or set TREASURER_ANVIL_BIN")
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent", *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"anvil exited at start: {process.stderr.read().decode(errors='replace')}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return AnvilNode(port, process)
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    pytest.fail("anvil did not open its port within 30 s")
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[AnvilNode]:
+    node = start_anvil()
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def wallet_key() -> str:
+    """A fresh treasury wallet per test, so nonces and balances never leak between tests."""
+    return "0x" + secrets.token_hex(32)
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, anvil: AnvilNode, wallet_key: str) -> Settings:
+    # environment=test: the default-secret guard is active, as it would be in production.
+    return Settings(
+        _env_file=None,
+        environment="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        intake_stream=f"test:invoices:{uuid.uuid4().hex[:6]}",
+        chain_rpc_url=anvil.url,
+        chain_id=31337,
+        wallet_private_key=SecretStr(wallet_key),
+        jwt_secret=SecretStr(secrets.token_urlsafe(32)),
+        receipt_timeout_seconds=20,
+    )
+
+
+@pytest.fixture
+def embedded_settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        environment="dev",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'treasurer.db'}",
+        chain_rpc_url="embedded",
+    )
+
+
+def payee(label: str) -> str:
+    return Account.from_key(uuid.uuid5(uuid.NAMESPACE_URL, label).bytes * 2).address
+
+
+@pytest_asyncio.fixture
+async def treasurer(settings: Settings) -> AsyncIterator:
+    from agents.runtime import open_treasurer
+    from tests.fixtures.vendors import register_sample_vendors
+
+    async with open_treasurer(settings, bootstrap_chain=True) as running:
+        await register_sample_vendors(running)
+        yield running

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from agents.runtime import Treasurer, open_treasurer
-from finance.intake import InvoiceIntake
+from finance.intake import InvoiceIntake, QueueLost
 from finance.models import Invoice, InvoiceStatus
 from finance.settings import Settings
 
@@ -32,6 +32,16 @@ async def requeue_unfinished(treasurer: Treasurer, intake: InvoiceIntake) -> int
     for invoice_id in ids:
         await intake.enqueue(invoice_id)
     return len(ids)
+
+
+async def _ensure_queue(treasurer: Treasurer, intake: InvoiceIntake) -> None:
+    # Only a missing group means Redis lost the queue; re-adding on every start would feed each
+    # invoice to the workers once per restart (harmless, the graph is idempotent, but wasted work).
+    if await intake.ensure_group():
+        requeued = await requeue_unfinished(treasurer, intake)
+        log.warning(
+            "intake queue %s was missing; %d unfinished invoices requeued from PostgreSQL", intake.stream, requeued
+        )
 
 
 async def run_worker(
@@ -54,12 +64,15 @@ async def run_worker(
     intake = InvoiceIntake(redis, settings.intake_stream, settings.worker_group)
     processed = 0
     try:
-        await intake.ensure_group()
         async with open_treasurer(settings) as treasurer:
-            requeued = await requeue_unfinished(treasurer, intake)
-            log.info("worker %s started; %d unfinished invoices requeued", consumer, requeued)
+            await _ensure_queue(treasurer, intake)
+            log.info("worker %s started", consumer)
             while not stop.is_set() and (max_invoices is None or processed < max_invoices):
-                entries = await intake.read(consumer, count=8, block_ms=500)
+                try:
+                    entries = await intake.read(consumer, count=8, block_ms=500)
+                except QueueLost:
+                    await _ensure_queue(treasurer, intake)
+                    continue
                 results = await asyncio.gather(
                     *(_handle(treasurer, intake, e) for e in entries), return_exceptions=False
                 )

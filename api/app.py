@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agents.runtime import open_treasurer
 from api.health.endpoints import router as health_router
@@ -57,6 +59,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(TreasurerError)
     async def _treasurer_error(_request: Request, exc: TreasurerError) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.message, "code": exc.code})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI calls an undecodable body a 400 parse error; for the client it is bad input like any other.
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "detail": "the request body is not valid UTF-8; send the invoice as UTF-8 text",
+                    "code": "invalid_request",
+                },
+            )
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

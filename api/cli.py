@@ -13,8 +13,9 @@ from rich.console import Console
 from finance.errors import TreasurerError
 from finance.settings import get_settings
 
-app = typer.Typer(help="Treasurer: pays vendor invoices in a stablecoin, under policy, exactly once.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Treasurer: pays vendor invoices in a stablecoin, under policy, exactly once.", no_args_is_help=True
+)
 chain_app = typer.Typer(help="Development chain commands.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
@@ -32,7 +33,9 @@ def _run(coro) -> object:  # noqa: ANN001
 
 @app.command()
 def demo(
-    workdir: Annotated[Path, typer.Option(help="Where the demo keeps its throwaway database.")] = Path(".treasurer/demo"),
+    workdir: Annotated[Path, typer.Option(help="Where the demo keeps its throwaway database.")] = Path(
+        ".treasurer/demo"
+    ),
 ) -> None:
     """Run the whole path on embedded defaults: in-process chain, SQLite, sample vendors and invoices."""
     from api.demo import run_demo
@@ -81,8 +84,10 @@ def chain_bootstrap() -> None:
             verb = "deployed" if result.deployed else "already deployed"
             console.print(f"stablecoin {verb} at {result.token_address} on chain {chain.chain_id}")
             if result.minted_units:
-                console.print(f"minted {from_base_units(result.minted_units, settings.token_decimals)} "
-                              f"to the treasury {chain.treasury_address}")
+                console.print(
+                    f"minted {from_base_units(result.minted_units, settings.token_decimals)} "
+                    f"to the treasury {chain.treasury_address}"
+                )
         finally:
             await chain.close()
             await engine.dispose()

@@ -6,6 +6,7 @@ and never touches a real database or chain.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from importlib import resources
@@ -33,9 +34,13 @@ def sample_vendors() -> list[dict]:
     return json.loads((resources.files("api") / "samples" / "vendors.json").read_text())
 
 
-async def run_demo(workdir: Path, console: Console) -> list[dict]:
+def _fresh_folder(workdir: Path) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
+
+
+async def run_demo(workdir: Path, console: Console) -> list[dict]:
+    await asyncio.to_thread(_fresh_folder, workdir)
     settings = Settings(
         environment="dev",
         database_url=f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
@@ -50,14 +55,18 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
     rows = []
     async with open_treasurer(settings, bootstrap_chain=True) as treasurer:
         token = treasurer.context.token
-        console.print(f"stablecoin {token.symbol} ({token.decimals} decimals) at {token.address}, "
-                      f"treasury {treasurer.context.chain.treasury_address}")
+        console.print(
+            f"stablecoin {token.symbol} ({token.decimals} decimals) at {token.address}, "
+            f"treasury {treasurer.context.chain.treasury_address}"
+        )
         async with treasurer.sessions.begin() as session:
             vendors = VendorRepository(session)
             for vendor in sample_vendors():
                 await vendors.add(vendor["name"], vendor["payout_address"], vendor.get("aliases"))
-        console.print(f"registered {len(sample_vendors())} vendors; per-invoice limit "
-                      f"{settings.invoice_limit} {treasurer.context.policy.currency}\n")
+        console.print(
+            f"registered {len(sample_vendors())} vendors; per-invoice limit "
+            f"{settings.invoice_limit} {treasurer.context.policy.currency}\n"
+        )
 
         for name, text in sample_invoices():
             invoice_id = await treasurer.submit(text, submitted_by="demo")
@@ -68,17 +77,20 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
                 invoice = await InvoiceRepository(session).get(invoice_id)
             amount = (
                 f"{from_base_units(invoice.total_units, token.decimals):,.2f} {invoice.currency or ''}".strip()
-                if invoice.total_units is not None else "-"
+                if invoice.total_units is not None
+                else "-"
             )
-            rows.append({
-                "file": name,
-                "invoice": invoice.invoice_number or "-",
-                "vendor": invoice.vendor_name or "-",
-                "amount": amount,
-                "decision": result.status.value,
-                "reason": result.reason or "",
-                "tx_hash": result.tx_hash or "",
-            })
+            rows.append(
+                {
+                    "file": name,
+                    "invoice": invoice.invoice_number or "-",
+                    "vendor": invoice.vendor_name or "-",
+                    "amount": amount,
+                    "decision": result.status.value,
+                    "reason": result.reason or "",
+                    "tx_hash": result.tx_hash or "",
+                }
+            )
 
         table = Table(title="Invoices processed", show_lines=True)
         for column in ("invoice", "vendor", "amount", "decision", "reason", "tx hash"):
@@ -86,8 +98,12 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
         for row in rows:
             style = _STYLE.get(row["decision"], "")
             table.add_row(
-                f"{row['invoice']}\n[dim]{row['file']}[/]", row["vendor"], row["amount"],
-                f"[{style}]{row['decision']}[/]" if style else row["decision"], row["reason"], row["tx_hash"],
+                f"{row['invoice']}\n[dim]{row['file']}[/]",
+                row["vendor"],
+                row["amount"],
+                f"[{style}]{row['decision']}[/]" if style else row["decision"],
+                row["reason"],
+                row["tx_hash"],
             )
         console.print(table)
         balance = await treasury_balance(treasurer.sessions, treasurer.context.chain, token)

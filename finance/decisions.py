@@ -79,9 +79,9 @@ class DecisionLog:
     ) -> Decision:
         if self.session.bind.dialect.name == "postgresql":
             await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
-        prev_hash = await self.session.scalar(
-            select(Decision.hash).order_by(Decision.id.desc()).limit(1)
-        ) or GENESIS_HASH
+        prev_hash = (
+            await self.session.scalar(select(Decision.hash).order_by(Decision.id.desc()).limit(1)) or GENESIS_HASH
+        )
         clean = _json_safe(details or {})
         created_at = utcnow()
         row = Decision(

@@ -15,6 +15,10 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 
+class QueueLost(Exception):
+    """The stream or its consumer group is gone; rebuild it from PostgreSQL."""
+
+
 @dataclass(frozen=True)
 class IntakeEntry:
     entry_id: str
@@ -40,12 +44,16 @@ class InvoiceIntake:
         self.max_deliveries = max_deliveries
         self.max_length = max_length
 
-    async def ensure_group(self) -> None:
+    async def ensure_group(self) -> bool:
+        """Create the stream and group if missing. True when they were missing: Redis has lost (or
+        never had) the queue, and the caller must rebuild it from PostgreSQL."""
         try:
             await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+            return False
+        return True
 
     async def enqueue(self, invoice_id: uuid.UUID) -> str:
         # Approximate trimming keeps the stream bounded without blocking writers.
@@ -55,6 +63,16 @@ class InvoiceIntake:
         return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
     async def read(self, consumer: str, *, count: int = 10, block_ms: int = 1000) -> list[IntakeEntry]:
+        """Entries for this consumer: first those abandoned by dead consumers, then new ones.
+        Raises `QueueLost` when the group has vanished (Redis flushed or restarted empty)."""
+        try:
+            return await self._read(consumer, count, block_ms)
+        except ResponseError as exc:
+            if "NOGROUP" in str(exc):
+                raise QueueLost(self.stream) from exc
+            raise
+
+    async def _read(self, consumer: str, count: int, block_ms: int) -> list[IntakeEntry]:
         reclaimed = await self._reclaim(consumer, count)
         if reclaimed:
             return reclaimed
@@ -75,7 +93,9 @@ class InvoiceIntake:
             )
             if pending and pending[0]["times_delivered"] > self.max_deliveries:
                 # A poison entry must not starve the queue; park it where an operator will look.
-                await self.redis.xadd(self.dead_letters, {"invoice_id": str(entry.invoice_id), "entry_id": entry.entry_id})
+                await self.redis.xadd(
+                    self.dead_letters, {"invoice_id": str(entry.invoice_id), "entry_id": entry.entry_id}
+                )
                 await self.ack(entry.entry_id)
                 continue
             entries.append(entry)

@@ -16,9 +16,43 @@ from finance.models import Vendor
 
 # Legal forms carry no identity: "ACME Hosting GmbH" and "Acme Hosting" are one vendor.
 _LEGAL_FORMS = {
-    "inc", "incorporated", "llc", "ltd", "limited", "plc", "corp", "corporation", "co", "company",
-    "gmbh", "ag", "kg", "ug", "ohg", "mbh", "sa", "sas", "sarl", "sasu", "bv", "nv", "vof",
-    "sp", "z", "o", "oo", "spzoo", "sc", "srl", "spa", "ab", "as", "oy", "pty", "lp", "llp",
+    "inc",
+    "incorporated",
+    "llc",
+    "ltd",
+    "limited",
+    "plc",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "gmbh",
+    "ag",
+    "kg",
+    "ug",
+    "ohg",
+    "mbh",
+    "sa",
+    "sas",
+    "sarl",
+    "sasu",
+    "bv",
+    "nv",
+    "vof",
+    "sp",
+    "z",
+    "o",
+    "oo",
+    "spzoo",
+    "sc",
+    "srl",
+    "spa",
+    "ab",
+    "as",
+    "oy",
+    "pty",
+    "lp",
+    "llp",
 }
 
 
@@ -73,9 +107,6 @@ class VendorRepository:
         if not key:
             return None
         vendors = await self.session.scalars(select(Vendor).where(Vendor.active.is_(True)))
-        hits = [
-            v for v in vendors
-            if v.normalized_name == key or key in {normalize_vendor_name(a) for a in v.aliases}
-        ]
+        hits = [v for v in vendors if v.normalized_name == key or key in {normalize_vendor_name(a) for a in v.aliases}]
         # Two vendors answering to one name is ambiguity, and ambiguity never gets paid.
         return hits[0] if len(hits) == 1 else None

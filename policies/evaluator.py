@@ -21,8 +21,14 @@ def evaluate(policy: PolicyDocument, invoice: InvoiceFacts, treasury: TreasurySn
         fired.append((Action.BLOCK, Reason(rule="amount_present", message="no payable amount was found")))
     elif invoice.amount <= 0:
         fired.append(
-            (Action.BLOCK, Reason(rule="amount_positive", message=f"amount {invoice.amount} is not positive",
-                                  inputs={"amount": str(invoice.amount)}))
+            (
+                Action.BLOCK,
+                Reason(
+                    rule="amount_positive",
+                    message=f"amount {invoice.amount} is not positive",
+                    inputs={"amount": str(invoice.amount)},
+                ),
+            )
         )
     if not invoice.vendor_registered:
         fired.append(
@@ -30,26 +36,38 @@ def evaluate(policy: PolicyDocument, invoice: InvoiceFacts, treasury: TreasurySn
         )
     if invoice.currency != policy.currency:
         fired.append(
-            (Action.BLOCK, Reason(
-                rule="currency",
-                message=f"invoice currency {invoice.currency or 'unknown'} is not the treasury's {policy.currency}",
-                inputs={"invoice_currency": str(invoice.currency), "treasury_currency": policy.currency},
-            ))
+            (
+                Action.BLOCK,
+                Reason(
+                    rule="currency",
+                    message=f"invoice currency {invoice.currency or 'unknown'} is not the treasury's {policy.currency}",
+                    inputs={"invoice_currency": str(invoice.currency), "treasury_currency": policy.currency},
+                ),
+            )
         )
     if invoice.duplicate_of is not None:
         fired.append(
-            (Action.BLOCK, Reason(rule="duplicate", message=f"duplicate of invoice {invoice.duplicate_of}",
-                                  inputs={"duplicate_of": invoice.duplicate_of}))
+            (
+                Action.BLOCK,
+                Reason(
+                    rule="duplicate",
+                    message=f"duplicate of invoice {invoice.duplicate_of}",
+                    inputs={"duplicate_of": invoice.duplicate_of},
+                ),
+            )
         )
     if invoice.amount is not None and invoice.amount > 0:
         fired.append(_per_invoice_limit(policy, invoice.amount))
         if invoice.amount > treasury.spendable:
             fired.append(
-                (Action.BLOCK, Reason(
-                    rule="funds",
-                    message=f"amount {invoice.amount} exceeds the spendable balance {treasury.spendable}",
-                    inputs={"amount": str(invoice.amount), "spendable": str(treasury.spendable)},
-                ))
+                (
+                    Action.BLOCK,
+                    Reason(
+                        rule="funds",
+                        message=f"amount {invoice.amount} exceeds the spendable balance {treasury.spendable}",
+                        inputs={"amount": str(invoice.amount), "spendable": str(treasury.spendable)},
+                    ),
+                )
             )
 
     if not fired:
@@ -71,10 +89,12 @@ def _per_invoice_limit(policy: PolicyDocument, amount: Decimal) -> tuple[Action,
     inputs = {"amount": str(amount), "limit": str(policy.per_invoice_limit)}
     if amount <= policy.per_invoice_limit:
         return Action.ALLOW, Reason(
-            rule="per_invoice_limit", message=f"{amount} is within the per-invoice limit {policy.per_invoice_limit}",
+            rule="per_invoice_limit",
+            message=f"{amount} is within the per-invoice limit {policy.per_invoice_limit}",
             inputs=inputs,
         )
     return policy.over_limit_action, Reason(
-        rule="per_invoice_limit", message=f"{amount} exceeds the per-invoice limit {policy.per_invoice_limit}",
+        rule="per_invoice_limit",
+        message=f"{amount} exceeds the per-invoice limit {policy.per_invoice_limit}",
         inputs=inputs,
     )

@@ -2,17 +2,13 @@
 message; nothing is skipped, because a suite that silently skips its integration tests proves nothing.
 
 URLs are configurable: TREASURER_TEST_POSTGRES_URL (an admin connection to an existing database),
-TREASURER_TEST_REDIS_URL, TREASURER_ANVIL_BIN.
+TREASURER_TEST_REDIS_URL, TREASURER_ANVIL_BIN (see finance.chain.anvil).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,18 +17,15 @@ import psycopg
 import pytest
 import pytest_asyncio
 import redis as redis_sync
-from eth_account import Account
 from pydantic import SecretStr
 
+from finance.chain.anvil import AnvilNode, AnvilUnavailable
+from finance.chain.anvil import start_anvil as _start_anvil
 from finance.migrations.runner import upgrade
 from finance.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("TREASURER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TREASURER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-ANVIL_BIN = Path(
-    os.environ.get("TREASURER_ANVIL_BIN", ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
-)
 
 
 def _sqlalchemy_url(conninfo: str, dbname: str) -> str:
@@ -46,7 +39,9 @@ def postgres_template() -> Iterator[str]:
     try:
         admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); start it or set TREASURER_TEST_POSTGRES_URL")
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); start it or set TREASURER_TEST_POSTGRES_URL"
+        )
     name = f"treasurer_tmpl_{uuid.uuid4().hex[:8]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -81,46 +76,11 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class AnvilNode:
-    def __init__(self, port: int, process: subprocess.Popen) -> None:
-        self.port = port
-        self.process = process
-        self.url = f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
 def start_anvil(*extra: str) -> AnvilNode:
-    binary = ANVIL_BIN if ANVIL_BIN.exists() else shutil.which("anvil")
-    if not binary:
-        pytest.fail(f"anvil not found at {ANVIL_BIN}; run `npm ci` (package @foundry-rs/anvil) or set TREASURER_ANVIL_BIN")
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent", *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"anvil exited at start: {process.stderr.read().decode(errors='replace')}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return AnvilNode(port, process)
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    pytest.fail("anvil did not open its port within 30 s")
+    try:
+        return _start_anvil(*extra)
+    except AnvilUnavailable as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -161,10 +121,6 @@ def embedded_settings(tmp_path: Path) -> Settings:
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'treasurer.db'}",
         chain_rpc_url="embedded",
     )
-
-
-def payee(label: str) -> str:
-    return Account.from_key(uuid.uuid5(uuid.NAMESPACE_URL, label).bytes * 2).address
 
 
 @pytest_asyncio.fixture

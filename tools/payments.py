@@ -65,10 +65,16 @@ def build_payment_tools(service: PaymentService) -> PaymentTools:
         return StructuredTool.from_function(coroutine=fn, name=fn.__name__, description=description, args_schema=args)
 
     return PaymentTools(
-        reserve=tool(reserve_payment, ReserveArgs,
-                     "Record the intent to pay an invoice to its vendor's registered address; reserves the funds."),
+        reserve=tool(
+            reserve_payment,
+            ReserveArgs,
+            "Record the intent to pay an invoice to its vendor's registered address; reserves the funds.",
+        ),
         sign=tool(sign_payment, PaymentArgs, "Allocate a nonce, sign the transfer and store it before sending."),
         broadcast=tool(broadcast_payment, PaymentArgs, "Send the stored signed transfer to the chain (idempotent)."),
-        confirm=tool(confirm_payment, PaymentArgs,
-                     "Wait for the receipt and settle only on status 1 with a matching Transfer event."),
+        confirm=tool(
+            confirm_payment,
+            PaymentArgs,
+            "Wait for the receipt and settle only on status 1 with a matching Transfer event.",
+        ),
     )

@@ -66,11 +66,14 @@ def build_treasury_tools(
 
     return TreasuryTools(
         balance=StructuredTool.from_function(
-            coroutine=spendable_balance, name="spendable_balance",
+            coroutine=spendable_balance,
+            name="spendable_balance",
             description="The treasury's token balance on chain, minus payments in flight.",
         ),
         vendor_lookup=StructuredTool.from_function(
-            coroutine=vendor_lookup, name="vendor_lookup", args_schema=VendorLookupArgs,
+            coroutine=vendor_lookup,
+            name="vendor_lookup",
+            args_schema=VendorLookupArgs,
             description="Whether a vendor name matches exactly one registered, active vendor.",
         ),
     )

@@ -16,7 +16,7 @@ from finance.invoices import InvoiceRepository
 from finance.payments.repository import PaymentRepository
 from policies.evaluator import evaluate as evaluate_policy
 from policies.schema import InvoiceFacts, TreasurySnapshot
-from tools.treasury import treasury_balance, spendable_decimal
+from tools.treasury import spendable_decimal, treasury_balance
 
 
 async def evaluate(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> InvoiceState:

@@ -37,7 +37,8 @@ async def ready(treasurer: TreasurerDep, redis: RedisDep) -> JSONResponse:
         *(asyncio.wait_for(c, _CHECK_TIMEOUT) for c in checks.values()), return_exceptions=True
     )
     services = {
-        name: "down" if isinstance(result, BaseException) else "up" for name, result in zip(checks, results)
+        name: "down" if isinstance(result, BaseException) else "up"
+        for name, result in zip(checks, results, strict=True)
     }
     healthy = all(state == "up" for state in services.values())
     return JSONResponse(

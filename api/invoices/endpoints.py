@@ -7,9 +7,9 @@ import uuid
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
+from agents.runtime import InvoiceResult
 from api.deps import IntakeDep, TreasurerDep
 from api.invoices.schemas import DecisionOut, InvoiceDetail, InvoiceSubmission, ProcessInvoiceResponse
-from agents.runtime import InvoiceResult
 from finance.decisions import DecisionLog
 from finance.invoices import InvoiceRepository
 from finance.models import InvoiceStatus
@@ -54,7 +54,9 @@ async def process_invoice(submission: InvoiceSubmission, treasurer: TreasurerDep
 
 
 @router.post("/invoices", status_code=status.HTTP_202_ACCEPTED, response_model=ProcessInvoiceResponse)
-async def submit_invoice(submission: InvoiceSubmission, treasurer: TreasurerDep, intake: IntakeDep) -> ProcessInvoiceResponse:
+async def submit_invoice(
+    submission: InvoiceSubmission, treasurer: TreasurerDep, intake: IntakeDep
+) -> ProcessInvoiceResponse:
     """Store the invoice and queue it for a worker; poll `GET /api/invoices/{id}` for the decision."""
     invoice_id = await treasurer.submit(submission.raw_text)
     # Stored first, queued second: if Redis loses the entry, the worker's requeue finds the invoice.

@@ -12,9 +12,10 @@ MAX_INVOICE_BYTES = 1_000_000
 
 
 class InvoiceSubmission(BaseModel):
-    raw_text: str = Field(description="The invoice as plain UTF-8 text.", examples=[
-        "ACME Hosting GmbH\nInvoice No: INV-2024-001\nDate: 2024-03-05\nTotal: USD 1,250.00"
-    ])
+    raw_text: str = Field(
+        description="The invoice as plain UTF-8 text.",
+        examples=["ACME Hosting GmbH\nInvoice No: INV-2024-001\nDate: 2024-03-05\nTotal: USD 1,250.00"],
+    )
 
     @field_validator("raw_text")
     @classmethod

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from finance.chain.client import ChainClient
+from finance.chain.client import ChainClient, Receipt
 from finance.decisions import DecisionLog
 from finance.errors import NotFound, PaymentRejected, TreasurerError
 from finance.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus, Vendor, utcnow
@@ -117,11 +117,16 @@ class PaymentService:
                     return _outcome(payment)
                 if await PaymentRepository(session).live_attempt(payment.id) is not None:
                     return _outcome(payment)
-                gas = await self.chain.estimate_transfer_gas(self.token.address, payment.payee_address, payment.amount_units)
+                gas = await self.chain.estimate_transfer_gas(
+                    self.token.address, payment.payee_address, payment.amount_units
+                )
                 max_fee, priority = await self.chain.fee_quote()
                 chain_pending = await self.chain.pending_nonce()
                 nonce = await allocate_nonce(
-                    session, chain_id=self.chain.chain_id, address=self.chain.treasury_address, chain_pending=chain_pending
+                    session,
+                    chain_id=self.chain.chain_id,
+                    address=self.chain.treasury_address,
+                    chain_pending=chain_pending,
                 )
                 signed = await self.chain.sign_transfer(
                     self.token.address,
@@ -182,12 +187,15 @@ class PaymentService:
         if receipt is None:
             # Not mined in time: the payment stays in flight, reserved, for the reconciler.
             return PaymentOutcome(payment_id, PaymentStatus.SUBMITTED, tx_hash, "awaiting confirmation on chain")
-        if receipt["status"] != 1:
+        if receipt.status != 1:
             return await self.fail(
-                payment_id, f"transaction {tx_hash} reverted on chain in block {receipt['blockNumber']}", receipt=receipt
+                payment_id,
+                f"transaction {tx_hash} reverted on chain in block {receipt.block_number}",
+                receipt=receipt,
             )
         matching = [
-            e for e in self.chain.transfer_events(self.token.address, receipt)
+            e
+            for e in self.chain.transfer_events(self.token.address, receipt)
             if e.sender == self.chain.treasury_address and e.receiver == payee and e.value == amount
         ]
         if not matching:
@@ -200,8 +208,8 @@ class PaymentService:
                 return _outcome(payment)
             attempt = await session.scalar(select(PaymentAttempt).where(PaymentAttempt.tx_hash == tx_hash))
             attempt.status = AttemptStatus.MINED
-            attempt.block_number = receipt["blockNumber"]
-            attempt.gas_used = receipt["gasUsed"]
+            attempt.block_number = receipt.block_number
+            attempt.gas_used = receipt.gas_used
             payment.status = PaymentStatus.CONFIRMED
             payment.tx_hash = tx_hash
             payment.settled_at = utcnow()
@@ -213,15 +221,15 @@ class PaymentService:
                 details={
                     "payment_id": payment.id,
                     "tx_hash": tx_hash,
-                    "block_number": receipt["blockNumber"],
-                    "gas_used": receipt["gasUsed"],
+                    "block_number": receipt.block_number,
+                    "gas_used": receipt.gas_used,
                     "amount_units": str(amount),
                     "payee_address": payee,
                 },
             )
             return _outcome(payment)
 
-    async def fail(self, payment_id: uuid.UUID, reason: str, *, receipt=None) -> PaymentOutcome:  # noqa: ANN001
+    async def fail(self, payment_id: uuid.UUID, reason: str, *, receipt: Receipt | None = None) -> PaymentOutcome:
         """Compensation: mark the payment failed, which releases its reservation, and record why."""
         async with self.sessions.begin() as session:
             payment = await self._locked_payment(session, payment_id)
@@ -232,8 +240,8 @@ class PaymentService:
                 attempt.status = AttemptStatus.FAILED
                 attempt.error = reason
                 if receipt is not None:
-                    attempt.block_number = receipt["blockNumber"]
-                    attempt.gas_used = receipt["gasUsed"]
+                    attempt.block_number = receipt.block_number
+                    attempt.gas_used = receipt.gas_used
             payment.status = PaymentStatus.FAILED
             payment.failure_reason = reason
             await DecisionLog(session).append(

@@ -13,9 +13,11 @@ async def _append_three(sessions) -> list:  # noqa: ANN001
     rows = []
     for step in ("extract", "evaluate", "record"):
         async with sessions.begin() as session:
-            rows.append(await DecisionLog(session).append(
-                invoice_id=invoice_id, step=step, outcome="ok", reason=f"{step} done", details={"n": step}
-            ))
+            rows.append(
+                await DecisionLog(session).append(
+                    invoice_id=invoice_id, step=step, outcome="ok", reason=f"{step} done", details={"n": step}
+                )
+            )
     return rows
 
 
@@ -49,8 +51,9 @@ async def test_verify_finds_the_first_altered_row(database_url: str) -> None:
     # Simulate an attacker with superuser rights who switches the guard off.
     async with sessions.begin() as session:
         await session.execute(text("ALTER TABLE decisions DISABLE TRIGGER decisions_no_update"))
-        await session.execute(text("UPDATE decisions SET reason = 'paid twice, nothing to see' WHERE id = :id"),
-                              {"id": rows[1].id})
+        await session.execute(
+            text("UPDATE decisions SET reason = 'paid twice, nothing to see' WHERE id = :id"), {"id": rows[1].id}
+        )
     async with sessions() as session:
         result = await DecisionLog(session).verify()
     assert not result.ok and result.first_bad_id == rows[1].id and result.checked == 1

@@ -1,0 +1,119 @@
+"""The issue date and the due date: a date read next to (or under) the label that names it."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from agents.extraction import labels
+from agents.extraction.dates import DateFound, find_dates
+from agents.extraction.findings import Found
+from agents.extraction.layout import Layout
+
+# What may sit between a label and its date: punctuation, a second label joined by a slash ("Rechnungsdatum/
+# Lieferdatum:") and at most two short connecting words ("Due on", "Date limite de paiement le", "Fällig am").
+_FILLER = re.compile(
+    r"(?:[ \t]*/[ \t]*[^\W\d_]+(?:[ \t][^\W\d_]+)?)?"
+    r"[\s:.,\-–—#=]*(?:(?:on|le|du|am|den|dem|the|of|at|is|ist|per|vom|dnia|z)(?![^\W\d_])[\s:.,\-–—]*){0,2}",
+    re.IGNORECASE,
+)
+_GAP = re.compile(r"[ \t,]+")
+_RANGE_WINDOW = 25  # chars: "01.10.2018 bis 31.10.2018" is a period, not a deadline
+
+
+class DatesInText:
+    """All dates of a document, found once, looked up by position."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.dates = find_dates(layout.text)
+
+    def first_after(self, label_start: int, label_end: int) -> DateFound | None:
+        """The date printed right after a label on its line, else under the label if the label has a cell of its own."""
+        layout = self.layout
+        line = layout.line_at(label_start)
+        for found in self.dates:
+            if found.start < label_end or found.start > line.end:
+                continue
+            if _FILLER.fullmatch(layout.text[label_end : found.start]):
+                return found
+            break
+        cell = layout.cell_at(label_start)
+        if cell is None or cell.end > label_end + 2:
+            return None  # the label shares its cell with other words: its value is not below it
+        column = label_start - line.start
+        for below in layout.cells_below(line.number, column, column + (label_end - label_start), max_lines=2, slack=6):
+            for found in self.dates:
+                if below.start <= found.start < below.end:
+                    return found
+        return None
+
+    def follows_a_date(self, position: int) -> bool:
+        line = self.layout.line_at(position)
+        return any(
+            line.start <= found.end <= position and position - found.end <= _RANGE_WINDOW for found in self.dates
+        )
+
+
+def _within_discount_terms(layout: Layout, position: int) -> bool:
+    return bool(labels.EARLY_PAYMENT_DISCOUNT.search(layout.line_at(position).text))
+
+
+def find_issue_date(layout: Layout, dates: DatesInText, invoice_number: Found[str] | None) -> Found[str] | None:
+    text = layout.text
+    for match in labels.ISSUE_DATE.finditer(text):
+        found = dates.first_after(match.start(), match.end())
+        if found:
+            return Found(found.iso, (found.start, found.end), 0.9)
+    if invoice_number is not None and invoice_number.span is not None:
+        # "Rechnung Nr. 47110815 vom 31.10.2018", "Facture n°562044387 du 02 Juillet 2015"
+        number_end = invoice_number.span[1]
+        gap = _GAP.match(text, number_end)
+        connector = labels.NUMBER_DATE_CONNECTOR.match(text, gap.end(), layout.line_at(number_end).end) if gap else None
+        if connector is not None:
+            found = dates.first_after(connector.start(), connector.end())
+            if found:
+                return Found(found.iso, (found.start, found.end), 0.85)
+    for pattern, confidence in ((labels.GENERIC_DATE, 0.75), (labels.FALLBACK_ISSUE_DATE, 0.6)):
+        for match in pattern.finditer(text):
+            found = dates.first_after(match.start(), match.end())
+            if found:
+                return Found(found.iso, (found.start, found.end), confidence)
+    # Last resort: the first date near the top of the page, where letters print their date.
+    top = layout.lines[min(len(layout.lines) - 1, 15)].end
+    for found in dates.dates:
+        if found.start < top and not dates.follows_a_date(found.start):
+            return Found(found.iso, (found.start, found.end), 0.4)
+    return None
+
+
+def _terms_due_date(layout: Layout, issue: Found[str] | None) -> Found[str] | None:
+    """A due date computed from "Net 30 days" or "payable on receipt" and the issue date."""
+    if issue is None:
+        return None
+    issued = date.fromisoformat(issue.value)
+    for match in labels.PAYMENT_TERMS_DAYS.finditer(layout.text):
+        if _within_discount_terms(layout, match.start()):
+            continue
+        days = int(match.group(1) or match.group(2))
+        return Found((issued + timedelta(days=days)).isoformat(), None, 0.5)
+    if labels.PAYABLE_IMMEDIATELY.search(layout.text):
+        return Found(issued.isoformat(), None, 0.45)
+    return None
+
+
+def find_due_date(layout: Layout, dates: DatesInText, issue: Found[str] | None) -> Found[str] | None:
+    text = layout.text
+    earliest = issue.value if issue else "0000-00-00"
+    for pattern, confidence in ((labels.DUE_DATE, 0.85), (labels.DUE_DATE_PHRASE, 0.7)):
+        is_phrase = pattern is labels.DUE_DATE_PHRASE
+        for match in pattern.finditer(text):
+            if _within_discount_terms(layout, match.start()):
+                continue
+            if is_phrase and dates.follows_a_date(match.start()):
+                continue
+            found = dates.first_after(match.start(), match.end())
+            # A "due date" before the invoice was issued is some other date under a similar label.
+            if found and found.iso >= earliest:
+                return Found(found.iso, (found.start, found.end), confidence)
+    return _terms_due_date(layout, issue)

@@ -1,0 +1,191 @@
+"""The vendor: who issued the invoice, as opposed to whom it is billed to.
+
+Cues are weighed rather than tried in order, because no single cue is present on every layout:
+an explicit seller label is decisive; a sentence naming the seller ("sold by X") or a one-line sender address
+is strong; a name carrying a legal form is good, better near the top, when repeated (letterhead and footer)
+or next to bank and tax details; the first name-like line of the page is the fallback. Anything printed in a
+customer block ("Bill to", "Käufer", ...) is never the vendor.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agents.extraction import labels
+from agents.extraction.company_names import (
+    LEGAL_FORM,
+    SEGMENT_SEPARATOR,
+    clean_name,
+    first_segment,
+    looks_like_name,
+    name_with_legal_form,
+    normalize_name,
+    strip_title_words,
+)
+from agents.extraction.findings import Found
+from agents.extraction.layout import Layout
+from agents.extraction.parties import CustomerRegions, customer_regions, seller_blocks
+
+_SENDER_LINE = re.compile(r"^[ \t\f]*(?P<name>\S.*?)\s+[-–—•●|·]\s+.+?\s+[-–—•●|·]\s+.*\d{4,5}")
+_FRENCH_REGISTRATION = re.compile(r"\s+au\s+capital\s+(?:social\s+)?de\b", re.IGNORECASE)
+_BUSINESS_DETAILS = re.compile(
+    r"\b(?:IBAN|BIC|SWIFT|USt|VAT|TVA|BTW|KvK|HRB|HRA|RCS|NIP|REGON|KRS|Steuer|SIRET|Registergericht)", re.IGNORECASE
+)
+_TOP_LINES = 12
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    name: str
+    span: tuple[int, int]
+    score: float
+    rule: str
+
+
+def _ends_with_legal_form(name: str) -> bool:
+    forms = list(LEGAL_FORM.finditer(name))
+    return bool(forms) and forms[-1].end() == len(name)
+
+
+def _legal_form_candidates(layout: Layout, customers: CustomerRegions) -> list[_Candidate]:
+    text = layout.text
+    found: list[_Candidate] = []
+    for line in layout.lines:
+        for form in LEGAL_FORM.finditer(line.text):
+            located = name_with_legal_form(line.text, form)
+            if located is None:
+                continue
+            span = (line.start + located[0], line.start + located[1])
+            name = clean_name(text[span[0] : span[1]])
+            if customers.covers(span) or customers.names_customer(name) or not looks_like_name(name):
+                continue
+            score = 50.0
+            if line.number < _TOP_LINES:
+                score += 15
+            occurrences = len(re.findall(re.escape(name), text))
+            score += min(occurrences - 1, 3) * 5
+            nearby = "\n".join(near.text for near in layout.lines[max(0, line.number - 3) : line.number + 4])
+            if _BUSINESS_DETAILS.search(nearby):
+                score += 5
+            found.append(_Candidate(name, span, score, "legal form"))
+    return found
+
+
+def _phrase_candidates(layout: Layout) -> list[_Candidate]:
+    text = layout.text
+    found: list[_Candidate] = []
+    for phrase in labels.SELLER_PHRASE.finditer(text):
+        line = layout.line_at(phrase.start())
+        rest = re.split(r"\s{2,}|[!?;]", text[phrase.end() : line.end])[0]
+        name = first_segment(rest)
+        if name.endswith(".") and not _ends_with_legal_form(name):
+            name = name[:-1]  # the full stop of the sentence, not of "Inc."
+        if looks_like_name(name):
+            start = phrase.end() + rest.find(name)
+            found.append(_Candidate(name, (start, start + len(name)), 80, "phrase"))
+    for registration in _FRENCH_REGISTRATION.finditer(text):
+        line = layout.line_at(registration.start())
+        before = line.text[: registration.start() - line.start]
+        for form in LEGAL_FORM.finditer(before):
+            located = name_with_legal_form(before, form)
+            if located and form.end() == len(before.rstrip()):
+                name = clean_name(before[located[0] : located[1]])
+                span = (line.start + located[0], line.start + located[1])
+                found.append(_Candidate(name, span, 80, "registration"))
+    return found
+
+
+def _sender_line_candidates(layout: Layout) -> list[_Candidate]:
+    """A return address printed on one line above the address window: "Name - Street - ZIP City"."""
+    found: list[_Candidate] = []
+    for line in layout.lines[:_TOP_LINES]:
+        match = _SENDER_LINE.match(line.text)
+        if match:
+            name = clean_name(match.group("name"))
+            if looks_like_name(name):
+                start = line.start + match.start("name")
+                found.append(_Candidate(name, (start, start + len(name)), 85, "sender line"))
+    return found
+
+
+def _window_recipient(layout: Layout, customers: CustomerRegions) -> None:
+    """Mark the address window under a sender line as the customer's: its first block is the recipient."""
+    for line in layout.lines[:_TOP_LINES]:
+        if not _SENDER_LINE.match(line.text):
+            continue
+        left = line.cells[0].column if line.cells else 0
+        for below in layout.following_lines(line.number, 1):
+            customers.add([cell for cell in below.cells if cell.column <= left + 10])
+
+
+def _seller_label_candidates(layout: Layout, customers: CustomerRegions) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    for block in seller_blocks(layout):
+        named = block.first_name(layout)
+        if named is None:
+            continue
+        printed, span = named
+        name = first_segment(printed)
+        if customers.names_customer(name):
+            continue
+        if name != printed:  # cut at an address separator: the span shrinks to the name
+            offset = layout.text.find(name, span[0], span[1])
+            span = (offset, offset + len(name)) if offset >= 0 else span
+        found.append(_Candidate(name, span, 100, "seller label"))
+    return found
+
+
+def _account_holder_candidates(layout: Layout, customers: CustomerRegions) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    for match in labels.ACCOUNT_HOLDER.finditer(layout.text):
+        line = layout.line_at(match.start())
+        value = re.match(r"[ \t]*:?[ \t]*(\S+(?: \S+)*)", layout.text[match.end() : line.end])
+        if not value:
+            continue
+        name = first_segment(value.group(1))
+        if looks_like_name(name) and not customers.names_customer(name):
+            start = match.end() + value.start(1)
+            score = 55.0 if LEGAL_FORM.search(name) else 40.0
+            found.append(_Candidate(name, (start, start + len(name)), score, "account holder"))
+    return found
+
+
+def _first_line_candidate(layout: Layout, customers: CustomerRegions) -> list[_Candidate]:
+    """The first name-like cell at the top of the page: letterheads print the issuer first."""
+    for line in layout.lines[:_TOP_LINES]:
+        for cell in line.cells:
+            if customers.covers((cell.start, cell.end)) or labels.SELLER.match(cell.text):
+                continue
+            if labels.CUSTOMER.match(cell.text):
+                break
+            name = first_segment(strip_title_words(SEGMENT_SEPARATOR.split(cell.text)[0]))
+            if name and looks_like_name(name) and not customers.names_customer(name):
+                start = cell.start + max(cell.text.find(name), 0)
+                return [_Candidate(name, (start, start + len(name)), 30, "first line")]
+    return []
+
+
+def find_vendor(layout: Layout) -> Found[str] | None:
+    customers = customer_regions(layout)
+    _window_recipient(layout, customers)
+    candidates = (
+        _seller_label_candidates(layout, customers)
+        + _phrase_candidates(layout)
+        + _sender_line_candidates(layout)
+        + _legal_form_candidates(layout, customers)
+        + _account_holder_candidates(layout, customers)
+        + _first_line_candidate(layout, customers)
+    )
+    if not candidates:
+        return None
+    # Agreement between independent cues is evidence too: a name found by several rules gets a small bonus.
+    rules: dict[str, set[str]] = {}
+    for candidate in candidates:
+        rules.setdefault(normalize_name(candidate.name), set()).add(candidate.rule)
+    best = max(
+        candidates,
+        key=lambda c: (c.score + 5 * (len(rules[normalize_name(c.name)]) - 1), -c.span[0]),
+    )
+    confidence = min(0.95, 0.3 + best.score / 150)
+    return Found(best.name, best.span, round(confidence, 2))

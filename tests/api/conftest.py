@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest_asyncio
+
+from api.app import create_app
+from finance.settings import Settings
+from tests.fixtures.vendors import register_sample_vendors
+
+
+@pytest_asyncio.fixture
+async def bootstrapped(settings: Settings) -> Settings:
+    """A chain with the stablecoin deployed and the sample vendors registered, as ops would leave it."""
+    from agents.runtime import open_treasurer
+
+    async with open_treasurer(settings, bootstrap_chain=True) as treasurer:
+        await register_sample_vendors(treasurer)
+    return settings
+
+
+@pytest_asyncio.fixture
+async def client(bootstrapped: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(bootstrapped)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://treasurer.test") as http:
+            yield http

@@ -21,8 +21,10 @@ $(BIN)/treasurer: pyproject.toml requirements.lock
 
 venv: $(BIN)/treasurer
 
+# `npm install`, not `npm ci`: the lock pins anvil, but npm records only this platform's optional
+# binary package in it, and `npm ci` then refuses the lock as out of sync.
 $(ANVIL): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund --no-save
 	@touch $@
 
 anvil: $(ANVIL)

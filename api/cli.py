@@ -40,7 +40,9 @@ def demo(
     """Run the whole path on embedded defaults: in-process chain, SQLite, sample vendors and invoices."""
     from api.demo import run_demo
 
-    _run(run_demo(workdir, console))
+    # Piped output has no terminal width; give the table room rather than folding every cell.
+    wide = console if console.is_terminal else Console(width=150)
+    _run(run_demo(workdir, wide))
 
 
 @app.command()

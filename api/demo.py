@@ -92,23 +92,35 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
                 }
             )
 
-        table = Table(title="Invoices processed", show_lines=True)
-        for column in ("invoice", "vendor", "amount", "decision", "reason", "tx hash"):
-            table.add_column(column, overflow="fold")
+        console.print(_table(rows))
         for row in rows:
-            style = _STYLE.get(row["decision"], "")
-            table.add_row(
-                f"{row['invoice']}\n[dim]{row['file']}[/]",
-                row["vendor"],
-                row["amount"],
-                f"[{style}]{row['decision']}[/]" if style else row["decision"],
-                row["reason"],
-                row["tx_hash"],
-            )
-        console.print(table)
+            if row["tx_hash"]:
+                console.print(f"  {row['invoice']}: tx {row['tx_hash']}")
         balance = await treasury_balance(treasurer.sessions, treasurer.context.chain, token)
         console.print(
             f"treasury balance: [bold]{from_base_units(balance.on_chain_units, token.decimals):,.2f} {token.symbol}[/]"
             f" on chain, {from_base_units(balance.reserved_units, token.decimals):,.2f} reserved"
         )
     return rows
+
+
+def _table(rows: list[dict]) -> Table:
+    table = Table(title="Invoices processed", show_lines=True)
+    table.add_column("invoice", overflow="fold")
+    table.add_column("vendor", overflow="fold")
+    table.add_column("amount", justify="right", no_wrap=True)
+    table.add_column("decision", no_wrap=True)
+    table.add_column("reason", overflow="fold", min_width=28)
+    table.add_column("tx hash", no_wrap=True)
+    for row in rows:
+        style = _STYLE.get(row["decision"], "")
+        tx = f"{row['tx_hash'][:8]}…{row['tx_hash'][-6:]}" if row["tx_hash"] else ""
+        table.add_row(
+            row["invoice"],
+            row["vendor"],
+            row["amount"],
+            f"[{style}]{row['decision']}[/]" if style else row["decision"],
+            row["reason"],
+            tx,
+        )
+    return table

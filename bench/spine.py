@@ -4,7 +4,7 @@ ERC-20 transfers per second through web3 alone, in the same run and at the same 
     python bench/spine.py [--invoices 200] [--concurrency 8]
 
 Needs PostgreSQL (TREASURER_TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test)
-and the anvil binary (`npm ci`). It starts its own anvil and database and removes them after.
+and the anvil binary (`make anvil`). It starts its own anvil and database and removes them after.
 """
 
 from __future__ import annotations

@@ -94,7 +94,8 @@ async def open_treasurer(settings: Settings, *, bootstrap_chain: bool = False) -
         sessions = session_factory(engine)
         chain = await ChainClient.connect(settings)
         stack.push_async_callback(chain.close)
-        if bootstrap_chain:
+        # The in-process EVM is born empty with every process: the stablecoin must be put on it each time.
+        if bootstrap_chain or settings.embedded_chain:
             async with sessions.begin() as session:
                 await bootstrap_dev_chain(session, chain)
         async with sessions() as session:

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from agents.runtime import Treasurer, open_treasurer
+from finance.errors import ChainMisconfigured
 from finance.intake import InvoiceIntake, QueueLost
 from finance.models import Invoice, InvoiceStatus
 from finance.settings import Settings
@@ -51,6 +52,11 @@ async def run_worker(
     max_invoices: int | None = None,
     stop: asyncio.Event | None = None,
 ) -> int:
+    if settings.embedded_chain:
+        raise ChainMisconfigured(
+            "a worker needs a chain it shares with the API (TREASURER_CHAIN_RPC_URL); "
+            "the embedded EVM lives inside a single process"
+        )
     consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

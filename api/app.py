@@ -78,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         messages = []
         for error in exc.errors():
             where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-            messages.append(f"{where}: {error['msg']}" if where else error["msg"])
+            message = error["msg"].removeprefix("Value error, ")
+            messages.append(f"{where}: {message}" if where else message)
         return JSONResponse(
             status_code=422,
             content={"detail": "; ".join(messages), "code": "invalid_request", "errors": _jsonable(exc.errors())},

@@ -18,7 +18,9 @@ app = typer.Typer(
 )
 chain_app = typer.Typer(help="Development chain commands.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+vendors_app = typer.Typer(help="The vendor registry.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
+app.add_typer(vendors_app, name="vendors")
 app.add_typer(db_app, name="db")
 console = Console()
 
@@ -54,6 +56,11 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    if settings.database_url.startswith("sqlite"):
+        # The embedded default needs no setup step; PostgreSQL is migrated explicitly (`treasurer db upgrade`).
+        from finance.migrations.runner import upgrade
+
+        upgrade(settings.database_url)
     uvicorn.run("api.app:create_app", factory=True, host=host or settings.api_host, port=port or settings.api_port)
 
 
@@ -92,6 +99,28 @@ def chain_bootstrap() -> None:
                 )
         finally:
             await chain.close()
+            await engine.dispose()
+
+    _run(go())
+
+
+@vendors_app.command("add")
+def vendors_add(
+    name: Annotated[str, typer.Argument(help="The vendor's legal name, as on its invoices.")],
+    payout_address: Annotated[str, typer.Argument(help="The EVM address it is paid at (EIP-55 checksummed).")],
+    alias: Annotated[list[str] | None, typer.Option(help="Another name the vendor invoices under.")] = None,
+) -> None:
+    """Register a vendor and the one address it may be paid at."""
+    from finance.db import create_engine, session_factory
+    from finance.vendors import VendorRepository
+
+    async def go() -> None:
+        engine = create_engine(get_settings().database_url)
+        try:
+            async with session_factory(engine).begin() as session:
+                vendor = await VendorRepository(session).add(name, payout_address, alias or [])
+            console.print(f"registered {vendor.name} ({vendor.id}), paid at {vendor.payout_address}")
+        finally:
             await engine.dispose()
 
     _run(go())

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 def create_engine(database_url: str) -> AsyncEngine:
     if database_url.startswith("sqlite"):
-        _ensure_sqlite_folder(database_url)
+        ensure_sqlite_folder(database_url)
         engine = create_async_engine(database_url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -31,7 +31,7 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _ensure_sqlite_folder(database_url: str) -> None:
+def ensure_sqlite_folder(database_url: str) -> None:
     path = database_url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)

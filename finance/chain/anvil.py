@@ -40,7 +40,8 @@ def anvil_binary() -> str:
     binary = str(configured) if configured.exists() else shutil.which("anvil")
     if not binary:
         raise AnvilUnavailable(
-            f"anvil not found at {configured}; run `make anvil` (npm package @foundry-rs/anvil) or set TREASURER_ANVIL_BIN"
+            f"anvil not found at {configured}; run `make anvil` (npm package @foundry-rs/anvil) "
+            "or set TREASURER_ANVIL_BIN"
         )
     return binary
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from finance.chain.artifacts import stablecoin_artifact
 from finance.chain.client import ChainClient
 from finance.errors import ChainMisconfigured
-from finance.models import TokenDeployment
+from finance.models import TokenDeployment, WalletNonce
 from finance.money import to_base_units
 
 # Enough native currency for tens of thousands of transfers on a dev chain.
@@ -36,6 +37,14 @@ async def bootstrap_dev_chain(session: AsyncSession, chain: ChainClient) -> Boot
     recorded = await session.get(TokenDeployment, chain.chain_id)
     if recorded is not None and await chain.has_code(recorded.address):
         return Bootstrap(token_address=recorded.address, deployed=False, minted_units=0)
+    if recorded is not None:
+        # The chain was reset under us (a restarted anvil, a new in-process EVM): the wallet's nonces
+        # start again from zero, so the allocator's memory of the old chain must go.
+        await session.execute(
+            delete(WalletNonce).where(
+                WalletNonce.chain_id == chain.chain_id, WalletNonce.address == chain.treasury_address
+            )
+        )
 
     artifact = stablecoin_artifact()
     factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])

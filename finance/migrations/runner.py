@@ -8,6 +8,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from finance.db import ensure_sqlite_folder
+
 MIGRATIONS = Path(__file__).resolve().parent
 
 
@@ -19,6 +21,8 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
+    if database_url.startswith("sqlite"):
+        ensure_sqlite_folder(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 

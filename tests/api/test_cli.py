@@ -56,3 +56,18 @@ def test_bootstrap_is_refused_in_production(env_settings: Settings, monkeypatch:
     result = runner.invoke(app, ["chain", "bootstrap"])
     assert result.exit_code == 1
     assert "development chains" in _flat(result.output)
+
+
+def test_vendors_add_registers_a_checksummed_payee(env_settings: Settings) -> None:
+    result = runner.invoke(
+        app, ["vendors", "add", "Umbrella Corp", "0xe0674471d93fadcd95ef7db712f7777aa65c8ea7", "--alias", "Umbrella"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "paid at 0xE0674471D93faDcD95eF7Db712f7777Aa65c8Ea7" in _flat(result.output)
+    again = runner.invoke(app, ["vendors", "add", "UMBRELLA CORP.", "0xE0674471D93faDcD95eF7Db712f7777Aa65c8Ea7"])
+    assert again.exit_code == 1 and "already registered" in _flat(again.output)
+
+
+def test_vendors_add_refuses_a_mistyped_address(env_settings: Settings) -> None:
+    result = runner.invoke(app, ["vendors", "add", "Typo Ltd", "0xE0674471D93faDcD95eF7Db712f7777Aa65c8EA7"])
+    assert result.exit_code == 1 and "fails its EIP-55 checksum" in _flat(result.output)

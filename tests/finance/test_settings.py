@@ -34,7 +34,10 @@ def test_production_needs_a_wallet() -> None:
 
 def test_secrets_never_appear_in_repr_or_errors() -> None:
     settings = Settings(
-        _env_file=None, environment="production", jwt_secret=SecretStr("s" * 40), wallet_private_key=SecretStr(STRONG_KEY)
+        _env_file=None,
+        environment="production",
+        jwt_secret=SecretStr("s" * 40),
+        wallet_private_key=SecretStr(STRONG_KEY),
     )
     assert STRONG_KEY not in repr(settings) and STRONG_KEY not in str(settings.model_dump())
 

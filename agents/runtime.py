@@ -27,6 +27,7 @@ from finance.chain.token import resolve_token
 from finance.db import create_engine, session_factory
 from finance.invoices import InvoiceRepository
 from finance.models import Invoice, InvoiceStatus
+from finance.payments.repository import PaymentRepository
 from finance.payments.service import PaymentService
 from finance.settings import Settings
 from policies.schema import PolicyDocument
@@ -75,8 +76,6 @@ class Treasurer:
             invoice: Invoice = await InvoiceRepository(session).get(invoice_id)
             payment_tx = None
             if invoice.status in (InvoiceStatus.PAID, InvoiceStatus.PAYING, InvoiceStatus.FAILED):
-                from finance.payments.repository import PaymentRepository
-
                 payment = await PaymentRepository(session).for_invoice(invoice_id)
                 payment_tx = payment.tx_hash if payment else None
             return InvoiceResult(invoice.id, InvoiceStatus(invoice.status), invoice.reason, payment_tx)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agents.runtime import open_treasurer
+from finance.invoices import InvoiceRepository
 from finance.migrations.runner import upgrade_async
 from finance.money import from_base_units
 from finance.settings import EMBEDDED, Settings
@@ -72,8 +73,6 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
             invoice_id = await treasurer.submit(text, submitted_by="demo")
             result = await treasurer.process(invoice_id)
             async with treasurer.sessions() as session:
-                from finance.invoices import InvoiceRepository
-
                 invoice = await InvoiceRepository(session).get(invoice_id)
             amount = (
                 f"{from_base_units(invoice.total_units, token.decimals):,.2f} {invoice.currency or ''}".strip()

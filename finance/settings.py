@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # anvil's and hardhat's first well-known development account. Anyone can spend from it.
@@ -50,6 +50,19 @@ class Settings(BaseSettings):
     wallet_keystore_password_file: Path | None = None
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+
+    # The LLM extractor runs when a model is configured; the offline extractor otherwise, and as its fallback.
+    # OPENAI_API_KEY / OPENAI_BASE_URL are honoured as the OpenAI SDK's own names.
+    llm_model: str | None = None
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TREASURER_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("TREASURER_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    llm_structured_output_method: Literal["json_schema", "function_calling"] = "json_schema"
+    llm_timeout_seconds: float = Field(default=30.0, gt=0)
+    llm_max_attempts: int = Field(default=3, ge=1, le=10)
 
     # The spine's single policy rule; the policy engine replaces it with versioned documents.
     invoice_limit: Decimal = Field(default=Decimal("5000"), gt=0)

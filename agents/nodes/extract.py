@@ -25,7 +25,7 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
         log = DecisionLog(session)
         if await log.latest(invoice_id, "extract") is not None:
             # A re-run after a crash: what was read and decided then stands.
-            return _state(invoice.vendor_id, invoice.total_units, invoice.fields or {}, invoice.text_sha256)
+            return _state(invoice.vendor_id, invoice.total_units, invoice.fields or {})
 
         fields = ctx.extract(invoice.raw_text)
         problems: list[str] = []
@@ -61,10 +61,10 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
             currency=fields.currency,
             total_units=amount_units,
         )
-        return _state(invoice.vendor_id, amount_units, stored, invoice.text_sha256)
+        return _state(invoice.vendor_id, amount_units, stored)
 
 
-def _state(vendor_id: uuid.UUID | None, amount_units: int | None, fields: dict, _sha: str) -> InvoiceState:
+def _state(vendor_id: uuid.UUID | None, amount_units: int | None, fields: dict) -> InvoiceState:
     return {
         "vendor_id": str(vendor_id) if vendor_id else None,
         "amount_units": amount_units,

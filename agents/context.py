@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agents.extraction.schemas import InvoiceFields
+from agents.extraction.service import InvoiceExtractor
 from finance.chain.client import ChainClient
 from finance.payments.service import TokenInfo
 from finance.settings import Settings
@@ -23,6 +22,6 @@ class TreasurerContext:
     chain: ChainClient
     token: TokenInfo
     policy: PolicyDocument
-    extract: Callable[[str], InvoiceFields]
+    extractor: InvoiceExtractor
     payment_tools: PaymentTools
     treasury_tools: TreasuryTools

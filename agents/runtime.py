@@ -19,7 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agents.context import TreasurerContext
-from agents.extraction.offline import extract_offline
+from agents.extraction.service import InvoiceExtractor
 from agents.graph import build_treasurer_graph
 from finance.chain.bootstrap import bootstrap_dev_chain
 from finance.chain.client import ChainClient
@@ -100,13 +100,15 @@ async def open_treasurer(settings: Settings, *, bootstrap_chain: bool = False) -
         async with sessions() as session:
             token = await resolve_token(session, chain, settings)
         checkpointer = await stack.enter_async_context(_checkpointer(settings.database_url))
+        extractor = InvoiceExtractor(settings)
+        stack.push_async_callback(extractor.aclose)
         context = TreasurerContext(
             settings=settings,
             sessions=sessions,
             chain=chain,
             token=token,
             policy=policy_from_settings(settings),
-            extract=extract_offline,
+            extractor=extractor,
             payment_tools=build_payment_tools(PaymentService(sessions, chain, token)),
             treasury_tools=build_treasury_tools(sessions, chain, token),
         )

@@ -97,6 +97,11 @@ class Vendor(Base):
     # Lower-cased, legal form and punctuation stripped: the key invoices are matched on.
     normalized_name: Mapped[str] = mapped_column(String(200), unique=True)
     aliases: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    # VAT / tax registration number, upper-case letters and digits only.
+    tax_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Bank accounts (IBANs without spaces) the vendor is known to print on its invoices. They identify
+    # the vendor; an invoice showing another account is a payee change. Payments never go to them.
+    known_accounts: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
     payout_address: Mapped[str] = mapped_column(String(42))  # EIP-55 checksummed
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
@@ -164,6 +169,22 @@ class PaymentAttempt(Base):
     block_number: Mapped[int | None] = mapped_column(BigInteger)
     gas_used: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class InvoiceClaim(Base):
+    """A bill's identity, claimed by the first invoice that presents it.
+
+    The primary key is what makes duplicate detection race-safe: of two submissions of one bill that
+    arrive together, exactly one insert succeeds. Claims of invoices that end blocked or failed are
+    released, so a corrected resubmission is not mistaken for a duplicate.
+    """
+
+    __tablename__ = "invoice_claims"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "number" | "amount_date"
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 

@@ -68,6 +68,29 @@ def normalize_vendor_name(name: str) -> str:
     return " ".join(core or words)
 
 
+def normalize_identifier(value: str) -> str:
+    """Tax ids, IBANs and addresses compare on upper-case letters and digits: `DE 123 456-789` is `DE123456789`."""
+    return "".join(ch for ch in value.upper() if ch.isalnum())
+
+
+def payee_change(vendor: Vendor, printed_account: str | None) -> str | None:
+    """Why the payout details printed on an invoice differ from the registry, or None when they do not.
+
+    Nothing printed is ever paid to; this only decides whether a person must look first, because
+    "our bank details have changed" on an invoice is the classic invoice fraud.
+    """
+    if not printed_account:
+        return None
+    printed = normalize_identifier(printed_account)
+    if Web3.is_address(printed_account):
+        if printed != normalize_identifier(vendor.payout_address):
+            return f"the invoice asks for payment to {printed_account}, not the registered {vendor.payout_address}"
+        return None
+    if vendor.known_accounts and printed not in vendor.known_accounts:
+        return f"the invoice shows account {printed_account}, which is not one registered for {vendor.name}"
+    return None
+
+
 def checksum_payout_address(address: str) -> str:
     if not Web3.is_address(address):
         raise VendorConflict(f"{address!r} is not an EVM address")
@@ -81,18 +104,28 @@ class VendorRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, name: str, payout_address: str, aliases: list[str] | None = None) -> Vendor:
+    async def add(
+        self,
+        name: str,
+        payout_address: str,
+        aliases: list[str] | None = None,
+        *,
+        tax_id: str | None = None,
+        known_accounts: list[str] | None = None,
+    ) -> Vendor:
         vendor = Vendor(
             name=name.strip(),
             normalized_name=normalize_vendor_name(name),
             aliases=[a.strip() for a in aliases or []],
+            tax_id=normalize_identifier(tax_id) if tax_id else None,
+            known_accounts=[normalize_identifier(a) for a in known_accounts or []],
             payout_address=checksum_payout_address(payout_address),
         )
         try:
             async with self.session.begin_nested():
                 self.session.add(vendor)
         except IntegrityError as exc:
-            raise VendorConflict(f"a vendor named like {name!r} is already registered") from exc
+            raise VendorConflict(f"a vendor named like {name!r} or with this tax id is already registered") from exc
         return vendor
 
     async def get(self, vendor_id: uuid.UUID) -> Vendor | None:
@@ -103,10 +136,30 @@ class VendorRepository:
 
     async def match(self, extracted_name: str) -> Vendor | None:
         """The active vendor whose name or an alias normalises to the extracted name, if exactly one does."""
-        key = normalize_vendor_name(extracted_name)
-        if not key:
-            return None
-        vendors = await self.session.scalars(select(Vendor).where(Vendor.active.is_(True)))
-        hits = [v for v in vendors if v.normalized_name == key or key in {normalize_vendor_name(a) for a in v.aliases}]
-        # Two vendors answering to one name is ambiguity, and ambiguity never gets paid.
-        return hits[0] if len(hits) == 1 else None
+        return await self.match_invoice(vendor_name=extracted_name, payee_account=None, text="")
+
+    async def match_invoice(self, *, vendor_name: str | None, payee_account: str | None, text: str) -> Vendor | None:
+        """Identify the issuer, strongest evidence first: its name or an alias; else its registered tax id
+        printed in the text; else a bank account or payout address it is known by. Each step must point to
+        exactly one active vendor: two vendors answering to one name is ambiguity, and ambiguity never gets paid.
+        """
+        vendors = list(await self.session.scalars(select(Vendor).where(Vendor.active.is_(True))))
+        key = normalize_vendor_name(vendor_name) if vendor_name else ""
+        if key:
+            by_name = [v for v in vendors if key in {v.normalized_name, *map(normalize_vendor_name, v.aliases)}]
+            if by_name:
+                return by_name[0] if len(by_name) == 1 else None
+        if text:
+            printed = normalize_identifier(text)
+            # Short ids would match by accident inside other numbers.
+            by_tax_id = [v for v in vendors if v.tax_id and len(v.tax_id) >= 6 and v.tax_id in printed]
+            if by_tax_id:
+                return by_tax_id[0] if len(by_tax_id) == 1 else None
+        if payee_account:
+            account = normalize_identifier(payee_account)
+            by_account = [
+                v for v in vendors if account in v.known_accounts or account == normalize_identifier(v.payout_address)
+            ]
+            if len(by_account) == 1:
+                return by_account[0]
+        return None

@@ -56,6 +56,32 @@ def evaluate(policy: PolicyDocument, invoice: InvoiceFacts, treasury: TreasurySn
                 ),
             )
         )
+    if invoice.possible_duplicate_of is not None:
+        fired.append(
+            (
+                Action.REQUIRE_APPROVAL,
+                Reason(
+                    rule="possible_duplicate",
+                    message=f"same vendor, amount and date as invoice {invoice.possible_duplicate_of}",
+                    inputs={"possible_duplicate_of": invoice.possible_duplicate_of},
+                ),
+            )
+        )
+    if invoice.payee_change is not None:
+        fired.append(
+            (
+                Action.REQUIRE_APPROVAL,
+                Reason(rule="payee_change", message=invoice.payee_change, inputs={"detail": invoice.payee_change}),
+            )
+        )
+    if invoice.extraction_flags:
+        flags = ", ".join(invoice.extraction_flags)
+        fired.append(
+            (
+                Action.REQUIRE_APPROVAL,
+                Reason(rule="extraction_review", message=f"extraction needs review: {flags}", inputs={"flags": flags}),
+            )
+        )
     if invoice.amount is not None and invoice.amount > 0:
         fired.append(_per_invoice_limit(policy, invoice.amount))
         if invoice.amount > treasury.spendable:

@@ -37,7 +37,10 @@ class InvoiceFacts(BaseModel):
     currency: str | None
     vendor_registered: bool
     invoice_number: str | None
-    duplicate_of: str | None = None
+    duplicate_of: str | None = None  # the same bill (vendor + invoice number) is already claimed
+    possible_duplicate_of: str | None = None  # same vendor, amount and date under another number
+    payee_change: str | None = None  # why the printed payout details differ from the registry
+    extraction_flags: tuple[str, ...] = ()  # values not found in the document, LLM failures, disagreements
 
 
 class TreasurySnapshot(BaseModel):

@@ -13,7 +13,6 @@ from agents.context import TreasurerContext
 from agents.state import InvoiceState
 from finance.decisions import DecisionLog
 from finance.invoices import InvoiceRepository
-from finance.payments.repository import PaymentRepository
 from policies.evaluator import evaluate as evaluate_policy
 from policies.schema import InvoiceFacts, TreasurySnapshot
 from tools.treasury import spendable_decimal, treasury_balance
@@ -32,17 +31,16 @@ async def evaluate(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> I
     async with ctx.sessions.begin() as session:
         invoice = await InvoiceRepository(session).get(invoice_id)
         fields = invoice.fields or {}
-        duplicate_of = None
-        if state.get("dedupe_key"):
-            prior = await PaymentRepository(session).by_dedupe_key(state["dedupe_key"])
-            if prior is not None and prior.invoice_id != invoice_id:
-                duplicate_of = str(prior.invoice_id)
+        checks = fields.get("checks") or {}
         facts = InvoiceFacts(
             amount=Decimal(fields["total"]) if fields.get("total") is not None else None,
             currency=fields.get("currency"),
             vendor_registered=invoice.vendor_id is not None,
             invoice_number=fields.get("invoice_number"),
-            duplicate_of=duplicate_of,
+            duplicate_of=checks.get("duplicate_of"),
+            possible_duplicate_of=checks.get("possible_duplicate_of"),
+            payee_change=checks.get("payee_change"),
+            extraction_flags=tuple(checks.get("flags") or ()),
         )
         decision = evaluate_policy(ctx.policy, facts, TreasurySnapshot(spendable=spendable_decimal(balance, ctx.token)))
         await DecisionLog(session).append(

@@ -1,33 +1,45 @@
-"""extract: read the invoice text into fields and match the vendor. Writes the `extract` decision."""
+"""extract: read the invoice into fields, identify the vendor, and check the bill against the registry
+(payee change) and against earlier bills (duplicates). Writes the `extract` decision.
+"""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from langgraph.runtime import Runtime
 
 from agents.context import TreasurerContext
-from agents.extraction.schemas import InvoiceFields
+from agents.extraction.service import ExtractionResult
 from agents.state import InvoiceState
+from finance.claims import bill_keys, claim_bill
 from finance.decisions import DecisionLog
 from finance.errors import InvalidInvoice
 from finance.invoices import InvoiceRepository, dedupe_key
 from finance.money import to_base_units
-from finance.vendors import VendorRepository
+from finance.vendors import VendorRepository, payee_change
 
 
 async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> InvoiceState:
     ctx = runtime.context
     invoice_id = uuid.UUID(state["invoice_id"])
+    async with ctx.sessions() as session:
+        invoice = await InvoiceRepository(session).get(invoice_id)
+        if await DecisionLog(session).latest(invoice_id, "extract") is not None:
+            # A re-run after a crash: what was read and decided then stands.
+            return _state(invoice.vendor_id, invoice.total_units, invoice.fields or {})
+        raw_text = invoice.raw_text
+
+    # Outside any transaction: an LLM call can take seconds and must not hold a connection or a lock.
+    result = await ctx.extractor.extract(raw_text)
+
     async with ctx.sessions.begin() as session:
         invoices = InvoiceRepository(session)
         invoice = await invoices.get(invoice_id)
         log = DecisionLog(session)
         if await log.latest(invoice_id, "extract") is not None:
-            # A re-run after a crash: what was read and decided then stands.
             return _state(invoice.vendor_id, invoice.total_units, invoice.fields or {})
-
-        fields = ctx.extract(invoice.raw_text)
+        fields = result.fields
         problems: list[str] = []
         amount_units = None
         if fields.total is not None:
@@ -35,20 +47,34 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
                 amount_units = to_base_units(fields.total, ctx.token.decimals)
             except InvalidInvoice as exc:
                 problems.append(exc.message)
-        vendor = await VendorRepository(session).match(fields.vendor) if fields.vendor else None
+        vendor = await VendorRepository(session).match_invoice(
+            vendor_name=fields.vendor, payee_account=fields.payee_account, text=raw_text
+        )
+        checks: dict[str, Any] = {"flags": list(result.flags)}
+        if vendor is not None:
+            claims = await claim_bill(
+                session, invoice_id, bill_keys(vendor.id, fields.invoice_number, amount_units, fields.issue_date)
+            )
+            checks["duplicate_of"] = str(claims.duplicate_of) if claims.duplicate_of else None
+            checks["possible_duplicate_of"] = (
+                str(claims.possible_duplicate_of) if claims.possible_duplicate_of else None
+            )
+            checks["payee_change"] = payee_change(vendor, fields.payee_account)
 
         stored = fields.model_dump(mode="json")
-        key = dedupe_key(vendor.id, fields.invoice_number, invoice.text_sha256) if vendor else None
-        stored["dedupe_key"] = key
+        stored["dedupe_key"] = dedupe_key(vendor.id, fields.invoice_number, invoice.text_sha256) if vendor else None
+        stored["checks"] = checks
+        stored["engine"] = result.engine
         await log.append(
             invoice_id=invoice_id,
             step="extract",
             outcome="extracted" if not problems else "unreadable",
-            reason=_extraction_summary(fields, vendor is not None, problems),
+            reason=_summary(result, vendor.name if vendor else None, problems),
             details={
-                "engine": "offline",
-                "fields": {k: v for k, v in stored.items() if k not in ("evidence", "line_items")},
+                "engine": result.engine,
+                "fields": {k: v for k, v in stored.items() if k not in ("evidence", "line_items", "checks")},
                 "vendor_id": vendor.id if vendor else None,
+                "checks": checks,
                 "problems": problems,
             },
         )
@@ -72,10 +98,12 @@ def _state(vendor_id: uuid.UUID | None, amount_units: int | None, fields: dict) 
     }
 
 
-def _extraction_summary(fields: InvoiceFields, vendor_matched: bool, problems: list[str]) -> str:
+def _summary(result: ExtractionResult, vendor: str | None, problems: list[str]) -> str:
+    fields = result.fields
     parts = [
-        f"vendor {fields.vendor!r}" + ("" if vendor_matched or not fields.vendor else " (not registered)"),
+        f"{result.engine} extraction",
+        f"vendor {fields.vendor!r}" + (f" (registered as {vendor})" if vendor else " (not registered)"),
         f"invoice {fields.invoice_number or 'without number'}",
         f"total {fields.total} {fields.currency or ''}".strip() if fields.total is not None else "no total",
     ]
-    return ", ".join(parts) + ("; " + "; ".join(problems) if problems else "")
+    return ", ".join(parts) + "".join(f"; {p}" for p in [*problems, *result.flags])

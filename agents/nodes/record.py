@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from agents.context import TreasurerContext
 from agents.state import InvoiceState
+from finance.claims import release_claims
 from finance.decisions import DecisionLog
 from finance.invoices import InvoiceRepository
 from finance.models import InvoiceStatus
@@ -39,4 +40,7 @@ async def record(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> Inv
                 details={"payment_id": state.get("payment_id"), "tx_hash": state.get("tx_hash")},
             )
             InvoiceRepository.set_status(invoice, _STATUS[outcome], reason)
+            if outcome in ("blocked", "failed"):
+                # Nothing was paid: a corrected resubmission of this bill must not look like a duplicate.
+                await release_claims(session, invoice_id)
     return {"outcome": outcome, "reason": reason}

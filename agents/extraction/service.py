@@ -1,0 +1,96 @@
+"""The one entry point for reading an invoice: the LLM when one is configured, the offline rules otherwise.
+
+Whatever engine answers, its values are grounded in the text, and an LLM reading is cross-checked against the
+offline one. When the LLM fails for any reason the offline reading stands in, flagged. Any flag makes the result
+untrusted, which sends the invoice to a human rather than to payment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+from agents.extraction.grounding import GroundingReport, cross_check, ground
+from agents.extraction.llm import LLMError, LLMExtractor, LLMNotConfigured
+from agents.extraction.offline import extract_offline
+from agents.extraction.schemas import InvoiceFields
+from finance.errors import TreasurerError
+from finance.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Engine = Literal["auto", "llm", "offline"]
+# The offline rules take ~30 ms on an invoice; a text this long would hold the event loop noticeably.
+_THREAD_ABOVE_CHARS = 100_000
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ExtractionResult:
+    fields: InvoiceFields
+    engine: Literal["llm", "offline"]
+    flags: tuple[str, ...] = ()  # "llm_failed: <reason>", "ungrounded:<field>", "disagreement:<field>"
+
+    @property
+    def trusted(self) -> bool:
+        """True only when nothing was flagged: anything flagged goes to a human, never straight to payment."""
+        return not self.flags
+
+
+class InvoiceExtractor:
+    def __init__(self, settings: Settings, llm: LLMExtractor | None = None) -> None:
+        self._owns_llm = llm is None and bool(settings.llm_model)
+        self._llm = llm if llm is not None else (LLMExtractor(settings) if settings.llm_model else None)
+
+    @property
+    def llm_configured(self) -> bool:
+        return self._llm is not None
+
+    async def aclose(self) -> None:
+        """Release the LLM client's connections, if this extractor built it."""
+        if self._owns_llm and self._llm is not None:
+            await self._llm.aclose()
+
+    async def extract(self, text: str, *, engine: Engine = "auto") -> ExtractionResult:
+        """Read `text` with `engine` ("auto": the LLM when a model is configured, else the offline rules)."""
+        if engine not in ("auto", "llm", "offline"):
+            raise TreasurerError(f"unknown extraction engine {engine!r}: use auto, llm or offline")
+        if engine == "llm" and self._llm is None:
+            raise LLMNotConfigured("the llm extraction engine needs a model: set TREASURER_LLM_MODEL")
+        # Run in every case: it is the result without an LLM, the fallback when the LLM fails, and the
+        # independent second reading an LLM answer is cross-checked against.
+        offline = await _off_loop_if_long(text, _read_offline, text)
+        if engine == "offline" or self._llm is None:
+            return ExtractionResult(offline.fields, "offline", tuple(offline.flags))
+
+        try:
+            answer = await self._llm.extract(text)
+        except LLMError as exc:
+            return self._fallback(offline.fields, offline.flags, exc.message)
+        except Exception as exc:  # a bug or an unforeseen client error must not block intake: a human will look
+            log.exception("LLM extraction raised unexpectedly")
+            return self._fallback(offline.fields, offline.flags, f"{type(exc).__name__}: {exc}")
+
+        grounded = await _off_loop_if_long(text, ground, answer, text)
+        flags = [*grounded.flags, *cross_check(grounded.fields, offline.fields)]
+        return ExtractionResult(grounded.fields, "llm", tuple(flags))
+
+    @staticmethod
+    def _fallback(fields: InvoiceFields, flags: list[str], reason: str) -> ExtractionResult:
+        reason = " ".join(reason.split())[:200]
+        log.warning("LLM extraction failed, using the offline reading: %s", reason)
+        return ExtractionResult(fields, "offline", (f"llm_failed: {reason}", *flags))
+
+
+def _read_offline(text: str) -> GroundingReport:
+    # Grounded too, although the rules only report what they read: a safety net against a rule's slip.
+    return ground(extract_offline(text), text)
+
+
+async def _off_loop_if_long(text: str, function: Callable[..., T], *args: object) -> T:
+    if len(text) > _THREAD_ABOVE_CHARS:
+        return await asyncio.to_thread(function, *args)
+    return function(*args)

@@ -1,0 +1,81 @@
+import pytest
+
+from finance.db import create_engine, session_factory
+from finance.vendors import VendorConflict, VendorRepository, normalize_vendor_name, payee_change
+
+ACME = "0x43238A89d4f1C52777f395Aecd47b9F0d961171A"
+GLOBEX = "0xE0674471D93faDcD95eF7Db712f7777Aa65c8Ea7"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("ACME Hosting GmbH", "Acme Hosting"),
+        ("Userpilot, Inc", "Userpilot, Inc."),
+        ("Müller & Söhne KG", "Muller and Sohne"),
+        ("Globex Sp. z o.o.", "GLOBEX"),
+    ],
+)
+def test_legal_forms_and_punctuation_do_not_matter(a: str, b: str) -> None:
+    assert normalize_vendor_name(a) == normalize_vendor_name(b)
+
+
+async def test_match_by_name_alias_tax_id_and_account(database_url: str) -> None:
+    engine = create_engine(database_url)
+    async with session_factory(engine).begin() as session:
+        vendors = VendorRepository(session)
+        acme = await vendors.add(
+            "ACME Hosting GmbH",
+            ACME,
+            ["ACME Cloud"],
+            tax_id="DE 123 456 789",
+            known_accounts=["DE89 3704 0044 0532 0130 00"],
+        )
+        globex = await vendors.add("Globex Corporation", GLOBEX)
+
+        assert await vendors.match_invoice(vendor_name="Acme Cloud", payee_account=None, text="") == acme
+        assert await vendors.match_invoice(vendor_name="Globex Corp.", payee_account=None, text="") == globex
+        # A misread name, but the registered VAT id is printed on the page.
+        text = "ACM3 H0sting\nUSt-IdNr.: DE123456789\nTotal 10 EUR"
+        assert await vendors.match_invoice(vendor_name="ACM3 H0sting", payee_account=None, text=text) == acme
+        assert await vendors.match_invoice(vendor_name=None, payee_account="DE89370400440532013000", text="") == acme
+        assert await vendors.match_invoice(vendor_name="Initech", payee_account=None, text="nothing") is None
+    await engine.dispose()
+
+
+async def test_an_ambiguous_name_matches_nobody(database_url: str) -> None:
+    engine = create_engine(database_url)
+    async with session_factory(engine).begin() as session:
+        vendors = VendorRepository(session)
+        await vendors.add("Globex Corporation", GLOBEX)
+        await vendors.add("Umbrella", ACME, ["Globex"])
+        assert await vendors.match_invoice(vendor_name="Globex", payee_account=None, text="") is None
+    await engine.dispose()
+
+
+async def test_duplicate_names_and_bad_addresses_are_refused(database_url: str) -> None:
+    engine = create_engine(database_url)
+    async with session_factory(engine).begin() as session:
+        vendors = VendorRepository(session)
+        await vendors.add("Globex Corporation", GLOBEX)
+        with pytest.raises(VendorConflict, match="already registered"):
+            await vendors.add("GLOBEX CORP", ACME)
+        with pytest.raises(VendorConflict, match="EIP-55"):
+            await vendors.add("Typo Ltd", ACME.replace("A", "a", 1))
+        with pytest.raises(VendorConflict, match="not an EVM address"):
+            await vendors.add("Nowhere Ltd", "0x1234")
+    await engine.dispose()
+
+
+async def test_payee_change_detection(database_url: str) -> None:
+    engine = create_engine(database_url)
+    async with session_factory(engine).begin() as session:
+        vendor = await VendorRepository(session).add(
+            "ACME Hosting GmbH", ACME, known_accounts=["DE89370400440532013000"]
+        )
+    await engine.dispose()
+    assert payee_change(vendor, None) is None
+    assert payee_change(vendor, ACME.lower()) is None
+    assert payee_change(vendor, "DE89 3704 0044 0532 0130 00") is None
+    assert "not the registered" in payee_change(vendor, GLOBEX)
+    assert "not one registered" in payee_change(vendor, "GB82WEST12345698765432")

@@ -36,6 +36,7 @@ test: venv anvil
 	$(BIN)/python -m pytest -q
 
 bench: venv anvil
+	$(BIN)/python bench/extraction.py
 	$(BIN)/python bench/spine.py
 
 # Regenerate the pinned lock after changing dependencies in pyproject.toml.

@@ -53,9 +53,18 @@ class Treasurer:
     def sessions(self) -> async_sessionmaker[AsyncSession]:
         return self.context.sessions
 
-    async def submit(self, raw_text: str, submitted_by: str | None = None) -> uuid.UUID:
+    async def submit(
+        self,
+        raw_text: str,
+        submitted_by: str | None = None,
+        *,
+        document: bytes | None = None,
+        document_type: str | None = None,
+    ) -> uuid.UUID:
         async with self.sessions.begin() as session:
-            invoice = await InvoiceRepository(session).create(raw_text, submitted_by)
+            invoice = await InvoiceRepository(session).create(
+                raw_text, submitted_by, document=document, document_type=document_type
+            )
             return invoice.id
 
     async def process(self, invoice_id: uuid.UUID) -> InvoiceResult:

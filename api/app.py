@@ -12,15 +12,15 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agents.extraction.pdf import MAX_UPLOAD_BYTES
 from agents.runtime import open_treasurer
 from api.health.endpoints import router as health_router
 from api.invoices.endpoints import router as invoices_router
-from api.invoices.schemas import MAX_INVOICE_BYTES
 from finance.errors import TreasurerError
 from finance.settings import Settings, get_settings
 
-# Bodies far past the invoice limit are refused before they are read into memory.
-_MAX_BODY_BYTES = 4 * MAX_INVOICE_BYTES
+# Bodies past the largest document we accept are refused before they are read into memory.
+_MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -16,12 +16,21 @@ class InvoiceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def create(self, raw_text: str, submitted_by: str | None = None) -> Invoice:
+    async def create(
+        self,
+        raw_text: str,
+        submitted_by: str | None = None,
+        *,
+        document: bytes | None = None,
+        document_type: str | None = None,
+    ) -> Invoice:
         invoice = Invoice(
             raw_text=raw_text,
             text_sha256=hashlib.sha256(raw_text.encode()).hexdigest(),
             status=InvoiceStatus.RECEIVED,
             submitted_by=submitted_by,
+            document=document,
+            document_type=document_type,
         )
         self.session.add(invoice)
         await self.session.flush()

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -113,6 +114,9 @@ class Invoice(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     raw_text: Mapped[str] = mapped_column(Text)
     text_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # The document as received (a PDF), kept as the evidence the text was read from.
+    document: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    document_type: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[InvoiceStatus] = mapped_column(String(32), default=InvoiceStatus.RECEIVED)
     reason: Mapped[str | None] = mapped_column(Text)
     vendor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendors.id"))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
+from agents.extraction.pdf import invoice_text_from_upload, is_pdf
 from agents.runtime import InvoiceResult
 from api.deps import IntakeDep, TreasurerDep
 from api.invoices.schemas import DecisionOut, InvoiceDetail, InvoiceSubmission, ProcessInvoiceResponse
@@ -49,6 +51,38 @@ def _body(result: InvoiceResult) -> ProcessInvoiceResponse:
 async def process_invoice(submission: InvoiceSubmission, treasurer: TreasurerDep) -> JSONResponse:
     """Process an invoice now and answer with the decision: paid (200), pending (202) or blocked (403)."""
     invoice_id = await treasurer.submit(submission.raw_text)
+    result = await treasurer.process(invoice_id)
+    return JSONResponse(status_code=_RESPONSE[result.status][0], content=_body(result).model_dump(mode="json"))
+
+
+@router.post(
+    "/process-invoice/document",
+    response_model=ProcessInvoiceResponse,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        }
+    },
+    responses={
+        202: {"description": "Needs approval, or paid but awaiting confirmations", "model": ProcessInvoiceResponse},
+        403: {"description": "Blocked by policy", "model": ProcessInvoiceResponse},
+        422: {"description": "Not a readable document (scanned PDF, encrypted, binary, empty)"},
+    },
+)
+async def process_invoice_document(request: Request, treasurer: TreasurerDep) -> JSONResponse:
+    """Process an invoice sent as the request body: a text PDF (`application/pdf`) or UTF-8 text.
+    Answers like `POST /api/process-invoice`; the PDF is kept beside the text read from it."""
+    data = await request.body()
+    content_type = request.headers.get("content-type")
+    # pypdf is CPU-bound: parse off the event loop so other requests keep flowing.
+    text = await asyncio.to_thread(invoice_text_from_upload, data, None, content_type)
+    invoice_id = await treasurer.submit(
+        text, document=data if is_pdf(data) else None, document_type="application/pdf" if is_pdf(data) else None
+    )
     result = await treasurer.process(invoice_id)
     return JSONResponse(status_code=_RESPONSE[result.status][0], content=_body(result).model_dump(mode="json"))
 

@@ -68,7 +68,7 @@ async def test_non_utf8_body_is_422(client: httpx.AsyncClient) -> None:
 
 async def test_huge_body_is_refused_before_reading(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/api/process-invoice", content=b"x" * 5_000_000, headers={"content-type": "application/json"}
+        "/api/process-invoice", content=b"x" * 11_000_000, headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
 

@@ -1,0 +1,46 @@
+"""POST /api/process-invoice/document: an invoice sent as a PDF or as plain text."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import func, select
+
+from api.demo import sample_invoices
+from finance.invoices import InvoiceRepository
+from finance.models import Invoice
+from tests.fixtures.pdfs import scanned_pdf, text_pdf
+
+ACME = dict(sample_invoices())["01-acme-hosting.txt"]
+
+
+async def test_a_text_pdf_is_read_paid_and_kept(client: httpx.AsyncClient) -> None:
+    pdf = text_pdf(ACME)
+    response = await client.post(
+        "/api/process-invoice/document", content=pdf, headers={"content-type": "application/pdf"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "SUCCESS" and body["tx_hash"].startswith("0x")
+    treasurer = client._transport.app.state.treasurer  # noqa: SLF001
+    async with treasurer.sessions() as session:
+        invoice = await InvoiceRepository(session).get(body["invoice_id"])
+        assert "INV-2024-001" in invoice.raw_text
+        assert await session.scalar(select(Invoice.document).where(Invoice.id == invoice.id)) == pdf
+
+
+async def test_plain_text_body_is_processed_too(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/process-invoice/document", content=ACME.encode(), headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 200 and response.json()["status"] == "SUCCESS"
+
+
+async def test_a_scanned_pdf_gets_a_clear_422_and_nothing_is_stored(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/process-invoice/document", content=scanned_pdf(), headers={"content-type": "application/pdf"}
+    )
+    assert response.status_code == 422
+    assert "no text layer" in response.json()["detail"]
+    treasurer = client._transport.app.state.treasurer  # noqa: SLF001
+    async with treasurer.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Invoice)) == 0

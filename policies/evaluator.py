@@ -7,8 +7,6 @@ and nothing stricter fired; when no rule speaks, the answer is `require_approval
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from policies.schema import Action, InvoiceFacts, PolicyDecision, PolicyDocument, Reason, TreasurySnapshot
 
 _SEVERITY = {Action.ALLOW: 0, Action.REQUIRE_APPROVAL: 1, Action.BLOCK: 2}
@@ -17,83 +15,55 @@ _SEVERITY = {Action.ALLOW: 0, Action.REQUIRE_APPROVAL: 1, Action.BLOCK: 2}
 def evaluate(policy: PolicyDocument, invoice: InvoiceFacts, treasury: TreasurySnapshot) -> PolicyDecision:
     fired: list[tuple[Action, Reason]] = []
 
-    if invoice.amount is None:
-        fired.append((Action.BLOCK, Reason(rule="amount_present", message="no payable amount was found")))
-    elif invoice.amount <= 0:
-        fired.append(
-            (
-                Action.BLOCK,
-                Reason(
-                    rule="amount_positive",
-                    message=f"amount {invoice.amount} is not positive",
-                    inputs={"amount": str(invoice.amount)},
-                ),
-            )
-        )
+    def fire(action: Action, rule: str, message: str, **inputs: object) -> None:
+        fired.append((action, Reason(rule=rule, message=message, inputs={k: str(v) for k, v in inputs.items()})))
+
+    amount = invoice.amount
+    if amount is None:
+        fire(Action.BLOCK, "amount_present", "no payable amount was found")
+    elif amount <= 0:
+        fire(Action.BLOCK, "amount_positive", f"amount {amount} is not positive", amount=amount)
     if not invoice.vendor_registered:
-        fired.append(
-            (Action.BLOCK, Reason(rule="known_vendor", message="the vendor is not in the registry; register it first"))
-        )
+        fire(Action.BLOCK, "known_vendor", "the vendor is not in the registry; register it first")
     if invoice.currency != policy.currency:
-        fired.append(
-            (
-                Action.BLOCK,
-                Reason(
-                    rule="currency",
-                    message=f"invoice currency {invoice.currency or 'unknown'} is not the treasury's {policy.currency}",
-                    inputs={"invoice_currency": str(invoice.currency), "treasury_currency": policy.currency},
-                ),
-            )
+        fire(
+            Action.BLOCK,
+            "currency",
+            f"invoice currency {invoice.currency or 'unknown'} is not the treasury's {policy.currency}",
+            invoice_currency=invoice.currency,
+            treasury_currency=policy.currency,
         )
     if invoice.duplicate_of is not None:
-        fired.append(
-            (
-                Action.BLOCK,
-                Reason(
-                    rule="duplicate",
-                    message=f"duplicate of invoice {invoice.duplicate_of}",
-                    inputs={"duplicate_of": invoice.duplicate_of},
-                ),
-            )
+        fire(
+            Action.BLOCK, "duplicate", f"duplicate of invoice {invoice.duplicate_of}", duplicate_of=invoice.duplicate_of
         )
     if invoice.possible_duplicate_of is not None:
-        fired.append(
-            (
-                Action.REQUIRE_APPROVAL,
-                Reason(
-                    rule="possible_duplicate",
-                    message=f"same vendor, amount and date as invoice {invoice.possible_duplicate_of}",
-                    inputs={"possible_duplicate_of": invoice.possible_duplicate_of},
-                ),
-            )
+        fire(
+            Action.REQUIRE_APPROVAL,
+            "possible_duplicate",
+            f"same vendor, amount and date as invoice {invoice.possible_duplicate_of}",
+            possible_duplicate_of=invoice.possible_duplicate_of,
         )
     if invoice.payee_change is not None:
-        fired.append(
-            (
-                Action.REQUIRE_APPROVAL,
-                Reason(rule="payee_change", message=invoice.payee_change, inputs={"detail": invoice.payee_change}),
-            )
-        )
+        fire(Action.REQUIRE_APPROVAL, "payee_change", invoice.payee_change, detail=invoice.payee_change)
     if invoice.extraction_flags:
         flags = ", ".join(invoice.extraction_flags)
-        fired.append(
-            (
-                Action.REQUIRE_APPROVAL,
-                Reason(rule="extraction_review", message=f"extraction needs review: {flags}", inputs={"flags": flags}),
-            )
-        )
-    if invoice.amount is not None and invoice.amount > 0:
-        fired.append(_per_invoice_limit(policy, invoice.amount))
-        if invoice.amount > treasury.spendable:
-            fired.append(
-                (
-                    Action.BLOCK,
-                    Reason(
-                        rule="funds",
-                        message=f"amount {invoice.amount} exceeds the spendable balance {treasury.spendable}",
-                        inputs={"amount": str(invoice.amount), "spendable": str(treasury.spendable)},
-                    ),
-                )
+        fire(Action.REQUIRE_APPROVAL, "extraction_review", f"extraction needs review: {flags}", flags=flags)
+    if amount is not None and amount > 0:
+        limit = policy.per_invoice_limit
+        if amount <= limit:
+            fire(Action.ALLOW, "per_invoice_limit", f"{amount} is within the per-invoice limit {limit}",
+                 amount=amount, limit=limit)  # fmt: skip
+        else:
+            fire(policy.over_limit_action, "per_invoice_limit", f"{amount} exceeds the per-invoice limit {limit}",
+                 amount=amount, limit=limit)  # fmt: skip
+        if amount > treasury.spendable:
+            fire(
+                Action.BLOCK,
+                "funds",
+                f"amount {amount} exceeds the spendable balance {treasury.spendable}",
+                amount=amount,
+                spendable=treasury.spendable,
             )
 
     if not fired:
@@ -108,19 +78,4 @@ def evaluate(policy: PolicyDocument, invoice: InvoiceFacts, treasury: TreasurySn
         action=action,
         reasons=[reason for act, reason in fired if act == action],
         policy_version=policy.version,
-    )
-
-
-def _per_invoice_limit(policy: PolicyDocument, amount: Decimal) -> tuple[Action, Reason]:
-    inputs = {"amount": str(amount), "limit": str(policy.per_invoice_limit)}
-    if amount <= policy.per_invoice_limit:
-        return Action.ALLOW, Reason(
-            rule="per_invoice_limit",
-            message=f"{amount} is within the per-invoice limit {policy.per_invoice_limit}",
-            inputs=inputs,
-        )
-    return policy.over_limit_action, Reason(
-        rule="per_invoice_limit",
-        message=f"{amount} exceeds the per-invoice limit {policy.per_invoice_limit}",
-        inputs=inputs,
     )

@@ -33,16 +33,7 @@ if TYPE_CHECKING:
     from agents.extraction.service import ExtractionResult, InvoiceExtractor
 
 # The record `parse --json` prints: the fields a payment uses, nothing internal (evidence, confidences).
-JSON_FIELDS: tuple[str, ...] = (
-    "vendor",
-    "invoice_number",
-    "issue_date",
-    "due_date",
-    "total",
-    "currency",
-    "payee_account",
-    "line_items",
-)
+JSON_FIELDS: tuple[str, ...] = (*SCORED_FIELDS, "line_items")
 LINE_ITEM_FIELDS: tuple[str, ...] = ("description", "quantity", "unit_price", "amount")
 # Characters of document text shown either side of a value in the "where found" column.
 _SNIPPET_CONTEXT = 24

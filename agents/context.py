@@ -10,7 +10,6 @@ from agents.extraction.service import InvoiceExtractor
 from finance.chain.client import ChainClient
 from finance.payments.service import TokenInfo
 from finance.settings import Settings
-from policies.schema import PolicyDocument
 from tools.payments import PaymentTools
 from tools.treasury import TreasuryTools
 
@@ -21,7 +20,6 @@ class TreasurerContext:
     sessions: async_sessionmaker[AsyncSession]
     chain: ChainClient
     token: TokenInfo
-    policy: PolicyDocument
     extractor: InvoiceExtractor
     payment_tools: PaymentTools
     treasury_tools: TreasuryTools

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agents.context import TreasurerContext
 from agents.extraction.service import InvoiceExtractor
 from agents.graph import build_treasurer_graph
+from agents.policy_versions import ensure_active_policy
 from finance.chain.bootstrap import bootstrap_dev_chain
 from finance.chain.client import ChainClient
 from finance.chain.token import resolve_token
@@ -30,7 +31,6 @@ from finance.models import Invoice, InvoiceStatus
 from finance.payments.repository import PaymentRepository
 from finance.payments.service import PaymentService
 from finance.settings import Settings
-from policies.schema import PolicyDocument
 from tools.payments import build_payment_tools
 from tools.treasury import build_treasury_tools
 
@@ -90,10 +90,6 @@ class Treasurer:
             return InvoiceResult(invoice.id, InvoiceStatus(invoice.status), invoice.reason, payment_tx)
 
 
-def policy_from_settings(settings: Settings) -> PolicyDocument:
-    return PolicyDocument(per_invoice_limit=settings.invoice_limit)
-
-
 @asynccontextmanager
 async def open_treasurer(settings: Settings, *, bootstrap_chain: bool = False) -> AsyncIterator[Treasurer]:
     async with AsyncExitStack() as stack:
@@ -108,6 +104,7 @@ async def open_treasurer(settings: Settings, *, bootstrap_chain: bool = False) -
                 await bootstrap_dev_chain(session, chain)
         async with sessions() as session:
             token = await resolve_token(session, chain, settings)
+        await ensure_active_policy(sessions, settings)
         checkpointer = await stack.enter_async_context(_checkpointer(settings.database_url))
         extractor = InvoiceExtractor(settings)
         stack.push_async_callback(extractor.aclose)
@@ -116,7 +113,6 @@ async def open_treasurer(settings: Settings, *, bootstrap_chain: bool = False) -
             sessions=sessions,
             chain=chain,
             token=token,
-            policy=policy_from_settings(settings),
             extractor=extractor,
             payment_tools=build_payment_tools(PaymentService(sessions, chain, token)),
             treasury_tools=build_treasury_tools(sessions, chain, token),

@@ -16,6 +16,9 @@ from agents.extraction.pdf import MAX_UPLOAD_BYTES
 from agents.runtime import open_treasurer
 from api.health.endpoints import router as health_router
 from api.invoices.endpoints import router as invoices_router
+from api.policies.endpoints import router as policies_router
+from api.treasury.endpoints import router as treasury_router
+from api.vendors.endpoints import router as vendors_router
 from finance.errors import TreasurerError
 from finance.settings import Settings, get_settings
 
@@ -45,6 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health_router)
     app.include_router(invoices_router)
+    app.include_router(policies_router)
+    app.include_router(vendors_router)
+    app.include_router(treasury_router)
 
     @app.middleware("http")
     async def _limit_body(request: Request, call_next):  # noqa: ANN001, ANN202

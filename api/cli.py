@@ -20,6 +20,8 @@ app = typer.Typer(
 chain_app = typer.Typer(help="Development chain commands.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 vendors_app = typer.Typer(help="The vendor registry.", no_args_is_help=True)
+apikeys_app = typer.Typer(help="API keys for operators and services.", no_args_is_help=True)
+app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(chain_app, name="chain")
 app.add_typer(vendors_app, name="vendors")
 app.add_typer(db_app, name="db")
@@ -126,6 +128,32 @@ def vendors_add(
             await engine.dispose()
 
     _run(go())
+
+
+@apikeys_app.command("create")
+def apikeys_create(
+    owner: Annotated[str, typer.Argument(help="Who holds the key (a person's e-mail or a service name).")],
+    role: Annotated[list[str], typer.Option(help="cfo, approver, ops, auditor or admin; repeat for several.")],
+) -> None:
+    """Create an API key. It is printed once and stored only as a hash."""
+    from finance.api_keys import create_api_key
+    from finance.db import create_engine, session_factory
+
+    async def go() -> str:
+        engine = create_engine(get_settings().database_url)
+        try:
+            async with session_factory(engine).begin() as session:
+                return await create_api_key(session, owner, role)
+        finally:
+            await engine.dispose()
+
+    try:
+        key = _run(go())
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=1) from exc
+    console.print(f"API key for {owner} ({', '.join(sorted(set(role)))}); it will not be shown again:")
+    print(key)
 
 
 @db_app.command("upgrade")

@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from agents.policy_versions import load_active_policy
 from agents.runtime import open_treasurer
 from finance.invoices import InvoiceRepository
 from finance.migrations.runner import upgrade_async
@@ -64,9 +65,12 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
             vendors = VendorRepository(session)
             for vendor in sample_vendors():
                 await vendors.add(vendor["name"], vendor["payout_address"], vendor.get("aliases"))
+        async with treasurer.sessions() as session:
+            policy = await load_active_policy(session)
         console.print(
-            f"registered {len(sample_vendors())} vendors; per-invoice limit "
-            f"{settings.invoice_limit} {treasurer.context.policy.currency}\n"
+            f"registered {len(sample_vendors())} vendors; policy version {policy.version} "
+            f"({len(policy.document.rules)} rules, per-invoice limit {settings.invoice_limit} "
+            f"{policy.document.currency})\n"
         )
 
         for name, text in sample_invoices():

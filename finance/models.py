@@ -26,6 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -103,6 +104,7 @@ class Vendor(Base):
     # Bank accounts (IBANs without spaces) the vendor is known to print on its invoices. They identify
     # the vendor; an invoice showing another account is a payee change. Payments never go to them.
     known_accounts: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    category: Mapped[str | None] = mapped_column(String(64))  # budgets are kept per category
     payout_address: Mapped[str] = mapped_column(String(42))  # EIP-55 checksummed
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
@@ -235,3 +237,83 @@ class Decision(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class PayoutChangeStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class VendorPayoutChange(Base):
+    """A requested new payout address. It takes effect only when a second person approves it; until
+    then the vendor is on hold, because a changed address is how invoice fraud gets paid."""
+
+    __tablename__ = "vendor_payout_changes"
+    __table_args__ = (
+        # At most one open request per vendor: two racing requests cannot both wait for approval.
+        Index(
+            "uq_vendor_payout_changes_pending",
+            "vendor_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    vendor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vendors.id"), index=True)
+    old_address: Mapped[str] = mapped_column(String(42))
+    new_address: Mapped[str] = mapped_column(String(42))
+    status: Mapped[PayoutChangeStatus] = mapped_column(String(16), default=PayoutChangeStatus.PENDING)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class PolicyStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class PolicyVersion(Base):
+    """A policy document. Drafts are edited and dry-run; publishing numbers it and makes it the one
+    active version (the previous one is retired, never deleted, so every past decision can be replayed)."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (
+        # Never two active versions, whatever two concurrent publishes do.
+        Index(
+            "uq_policy_versions_active",
+            "status",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    version: Mapped[int | None] = mapped_column(Integer, unique=True)  # assigned when published
+    status: Mapped[PolicyStatus] = mapped_column(String(16), default=PolicyStatus.DRAFT)
+    document: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    published_by: Mapped[str | None] = mapped_column(String(200))
+    published_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ApiKey(Base):
+    """A service credential. Only a SHA-256 of the key is stored: keys are long random strings, so a fast
+    hash is as safe as a slow one here, and every request can afford to check it."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    owner: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)

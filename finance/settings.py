@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     token_name: str = "Treasurer Test Dollar"
     token_symbol: str = "tUSD"
     token_decimals: int = Field(default=6, ge=0, le=36)
+    # The fiat currency the stablecoin stands for: invoices in another currency cannot be paid 1:1.
+    token_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     confirmations: int = Field(default=1, ge=1, le=256)
     receipt_timeout_seconds: float = Field(default=120.0, gt=0)
     # Tokens minted to the treasury by `treasurer chain bootstrap` on a dev chain.
@@ -64,8 +66,13 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(default=30.0, gt=0)
     llm_max_attempts: int = Field(default=3, ge=1, le=10)
 
-    # The spine's single policy rule; the policy engine replaces it with versioned documents.
+    # The per-invoice limit of the starter policy, published as version 1 when no policy exists yet.
+    # After that, limits live in versioned policy documents changed through the ops API.
     invoice_limit: Decimal = Field(default=Decimal("5000"), gt=0)
+    # Runway: burn is measured over this trailing window of settled payments; while history is shorter
+    # than the window, the configured baseline is used when it is higher.
+    runway_window_days: int = Field(default=90, ge=7, le=730)
+    baseline_monthly_burn: Decimal = Field(default=Decimal("25000"), ge=0)
     max_invoice_bytes: int = 1_000_000
 
     api_host: str = "127.0.0.1"

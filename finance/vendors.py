@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from web3 import Web3
 
+from finance.decisions import DecisionLog
 from finance.errors import TreasurerError
 from finance.models import Vendor
 
@@ -112,8 +113,11 @@ class VendorRepository:
         *,
         tax_id: str | None = None,
         known_accounts: list[str] | None = None,
+        category: str | None = None,
+        created_by: str = "treasurer",
     ) -> Vendor:
         vendor = Vendor(
+            category=category.strip().lower() if category else None,
             name=name.strip(),
             normalized_name=normalize_vendor_name(name),
             aliases=[a.strip() for a in aliases or []],
@@ -126,6 +130,49 @@ class VendorRepository:
                 self.session.add(vendor)
         except IntegrityError as exc:
             raise VendorConflict(f"a vendor named like {name!r} or with this tax id is already registered") from exc
+        await DecisionLog(self.session).append(
+            invoice_id=None,
+            step="vendor",
+            outcome="registered",
+            reason=f"{created_by} registered {vendor.name}, paid at {vendor.payout_address}",
+            details={"vendor_id": vendor.id, "payout_address": vendor.payout_address, "tax_id": vendor.tax_id},
+            actor=created_by,
+        )
+        return vendor
+
+    async def update(self, vendor: Vendor, changes: dict, *, updated_by: str) -> Vendor:
+        """Change what identifies a vendor (never where it is paid: see `finance.payouts`)."""
+        if "payout_address" in changes:
+            raise VendorConflict("the payout address changes only through a change request and a second approval")
+        normalizers = {
+            "name": str.strip,
+            "aliases": lambda values: [v.strip() for v in values or []],
+            "tax_id": lambda value: normalize_identifier(value) if value else None,
+            "category": lambda value: value.strip().lower() if value else None,
+            "known_accounts": lambda values: [normalize_identifier(v) for v in values or []],
+            "active": bool,
+        }
+        applied = {}
+        for field, value in changes.items():
+            if field not in normalizers:
+                raise VendorConflict(f"{field} cannot be changed here")
+            applied[field] = normalizers[field](value)
+            setattr(vendor, field, applied[field])
+        if "name" in applied:
+            vendor.normalized_name = normalize_vendor_name(applied["name"])
+        try:
+            async with self.session.begin_nested():
+                await self.session.flush()
+        except IntegrityError as exc:
+            raise VendorConflict("another vendor already has this name or tax id") from exc
+        await DecisionLog(self.session).append(
+            invoice_id=None,
+            step="vendor",
+            outcome="deactivated" if applied.get("active") is False else "updated",
+            reason=f"{updated_by} changed {', '.join(sorted(applied))} of {vendor.name}",
+            details={"vendor_id": vendor.id, "changes": applied},
+            actor=updated_by,
+        )
         return vendor
 
     async def get(self, vendor_id: uuid.UUID) -> Vendor | None:

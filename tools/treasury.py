@@ -10,9 +10,11 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from finance.chain.client import ChainClient
-from finance.money import from_base_units
+from finance.money import from_base_units, to_base_units
 from finance.payments.repository import PaymentRepository
 from finance.payments.service import TokenInfo
+from finance.runway import Runway, compute_runway
+from finance.settings import Settings
 from finance.vendors import VendorRepository
 
 
@@ -31,6 +33,20 @@ async def treasury_balance(sessions: async_sessionmaker[AsyncSession], chain: Ch
     async with sessions() as session:
         reserved = await PaymentRepository(session).reserved_units(token.address)
     return Balance(on_chain_units=on_chain, reserved_units=reserved)
+
+
+async def treasury_runway(
+    sessions: async_sessionmaker[AsyncSession], chain: ChainClient, token: TokenInfo, settings: Settings
+) -> Runway:
+    balance = await treasury_balance(sessions, chain, token)
+    async with sessions() as session:
+        return await compute_runway(
+            session,
+            balance_units=balance.on_chain_units,
+            reserved_units=balance.reserved_units,
+            window_days=settings.runway_window_days,
+            baseline_monthly_burn_units=to_base_units(settings.baseline_monthly_burn, token.decimals),
+        )
 
 
 class VendorLookupArgs(BaseModel):

@@ -1,5 +1,8 @@
-"""evaluate: apply the policy to the extracted facts and the treasury's spendable balance.
-Writes the `evaluate` decision before anything acts on it.
+"""evaluate: apply the active policy version to the invoice's facts and a snapshot of the treasury.
+
+The decision row carries the policy version, the facts and the snapshot exactly as evaluated, so
+any past decision can be explained and replayed (`treasurer decisions explain`), and a draft policy
+can be dry-run against what was really decided.
 """
 
 from __future__ import annotations
@@ -10,12 +13,20 @@ from decimal import Decimal
 from langgraph.runtime import Runtime
 
 from agents.context import TreasurerContext
+from agents.policy_versions import ensure_active_policy
 from agents.state import InvoiceState
 from finance.decisions import DecisionLog
 from finance.invoices import InvoiceRepository
+from finance.models import Invoice, Vendor
+from finance.money import from_base_units
+from finance.payouts import hold_reason
+from finance.spend import spend_figures
 from policies.evaluator import evaluate as evaluate_policy
 from policies.schema import InvoiceFacts, TreasurySnapshot
-from tools.treasury import spendable_decimal, treasury_balance
+from tools.treasury import treasury_runway
+
+# The fields whose confidence decides whether the money part of an extraction can be trusted.
+_MONEY_FIELDS = ("vendor", "total", "currency")
 
 
 async def evaluate(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> InvoiceState:
@@ -27,22 +38,28 @@ async def evaluate(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> I
         # Decided before a crash or resume: never re-decide on a balance that has since moved.
         return {"action": earlier.outcome, "reason": earlier.reason}
 
-    balance = await treasury_balance(ctx.sessions, ctx.chain, ctx.token)
+    policy = await ensure_active_policy(ctx.sessions, ctx.settings)
+    runway = await treasury_runway(ctx.sessions, ctx.chain, ctx.token, ctx.settings)
     async with ctx.sessions.begin() as session:
         invoice = await InvoiceRepository(session).get(invoice_id)
-        fields = invoice.fields or {}
-        checks = fields.get("checks") or {}
-        facts = InvoiceFacts(
-            amount=Decimal(fields["total"]) if fields.get("total") is not None else None,
-            currency=fields.get("currency"),
-            vendor_registered=invoice.vendor_id is not None,
-            invoice_number=fields.get("invoice_number"),
-            duplicate_of=checks.get("duplicate_of"),
-            possible_duplicate_of=checks.get("possible_duplicate_of"),
-            payee_change=checks.get("payee_change"),
-            extraction_flags=tuple(checks.get("flags") or ()),
+        vendor = await session.get(Vendor, invoice.vendor_id) if invoice.vendor_id else None
+        facts = await _facts(session, invoice, vendor)
+        spend = await spend_figures(session, vendor_id=invoice.vendor_id, category=vendor.category if vendor else None)
+
+        def money(units: int) -> Decimal:
+            return from_base_units(units, ctx.token.decimals)
+
+        snapshot = TreasurySnapshot(
+            balance=money(runway.balance_units),
+            reserved=money(runway.reserved_units),
+            monthly_burn=money(runway.monthly_burn_units),
+            vendor_spend={w: money(u) for w, u in spend.vendor_window_units.items()},
+            global_spend={w: money(u) for w, u in spend.global_window_units.items()},
+            vendor_month_to_date=money(spend.vendor_month_to_date_units),
+            category_month_to_date=money(spend.category_month_to_date_units),
+            as_of=runway.as_of,
         )
-        decision = evaluate_policy(ctx.policy, facts, TreasurySnapshot(spendable=spendable_decimal(balance, ctx.token)))
+        decision = evaluate_policy(policy.document, policy.version, facts, snapshot)
         await DecisionLog(session).append(
             invoice_id=invoice_id,
             step="evaluate",
@@ -50,9 +67,32 @@ async def evaluate(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> I
             reason=decision.summary,
             details={
                 "policy_version": decision.policy_version,
+                "tier": decision.tier.model_dump(mode="json") if decision.tier else None,
                 "reasons": [r.model_dump() for r in decision.reasons],
                 "facts": facts.model_dump(mode="json"),
-                "spendable_units": str(balance.spendable_units),
+                "snapshot": snapshot.model_dump(mode="json"),
             },
         )
     return {"action": decision.action.value, "reason": decision.summary}
+
+
+async def _facts(session, invoice: Invoice, vendor: Vendor | None) -> InvoiceFacts:  # noqa: ANN001
+    fields = invoice.fields or {}
+    checks = fields.get("checks") or {}
+    evidence = fields.get("evidence") or {}
+    confidences = [evidence[f]["confidence"] for f in _MONEY_FIELDS if f in evidence]
+    return InvoiceFacts(
+        amount=Decimal(fields["total"]) if fields.get("total") is not None else None,
+        currency=fields.get("currency"),
+        vendor_registered=vendor is not None and vendor.active,
+        vendor_id=str(vendor.id) if vendor else None,
+        vendor_category=vendor.category if vendor else None,
+        vendor_on_hold=await hold_reason(session, vendor.id) if vendor else None,
+        invoice_number=fields.get("invoice_number"),
+        duplicate_of=checks.get("duplicate_of"),
+        possible_duplicate_of=checks.get("possible_duplicate_of"),
+        payee_change=checks.get("payee_change"),
+        extraction_flags=tuple(checks.get("flags") or ()),
+        extraction_confidence=min(confidences) if confidences else None,
+        submitted_by=invoice.submitted_by,
+    )

@@ -23,6 +23,7 @@ from finance.errors import NotFound, PaymentRejected, TreasurerError
 from finance.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus, Vendor, utcnow
 from finance.payments.nonces import allocate_nonce
 from finance.payments.repository import PaymentRepository
+from finance.payouts import hold_reason
 
 
 class DuplicatePayment(TreasurerError):
@@ -69,6 +70,10 @@ class PaymentService:
                 vendor = await session.get(Vendor, vendor_id)
                 if vendor is None or not vendor.active:
                     raise PaymentRejected("the vendor is not an active registered vendor")
+                held = await hold_reason(session, vendor.id)
+                if held is not None:
+                    # Policy routes such invoices to approval; this is the last line if one slipped through.
+                    raise PaymentRejected(f"payments to {vendor.name} are held: {held}")
                 payment = Payment(
                     invoice_id=invoice_id,
                     dedupe_key=dedupe_key,

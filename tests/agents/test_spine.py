@@ -63,7 +63,7 @@ async def test_resubmitted_bill_is_blocked_as_duplicate(treasurer) -> None:  # n
 async def test_over_the_limit_waits_for_approval(treasurer) -> None:  # noqa: ANN001
     result = await _process(treasurer, "03-globex-over-limit.txt")
     assert result.status == InvoiceStatus.PENDING_APPROVAL
-    assert "exceeds the per-invoice limit" in result.reason
+    assert "over the per-invoice limit" in result.reason
     assert result.tx_hash is None
 
 

@@ -27,3 +27,30 @@ async def client(bootstrapped: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://treasurer.test") as http:
             yield http
+
+
+async def _api_key(settings: Settings, owner: str, *roles: str) -> dict[str, str]:
+    from finance.api_keys import create_api_key
+    from finance.db import create_engine, session_factory
+
+    engine = create_engine(settings.database_url)
+    async with session_factory(engine).begin() as session:
+        key = await create_api_key(session, owner, list(roles))
+    await engine.dispose()
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest_asyncio.fixture
+async def ops(bootstrapped: Settings) -> dict[str, str]:
+    """Headers of an operator (role ops)."""
+    return await _api_key(bootstrapped, "ops.one@example.com", "ops")
+
+
+@pytest_asyncio.fixture
+async def second_ops(bootstrapped: Settings) -> dict[str, str]:
+    return await _api_key(bootstrapped, "ops.two@example.com", "ops")
+
+
+@pytest_asyncio.fixture
+async def cfo(bootstrapped: Settings) -> dict[str, str]:
+    return await _api_key(bootstrapped, "cfo@example.com", "cfo")

@@ -1,0 +1,57 @@
+"""The policy in force, as the graph reads it: the active version's document, validated.
+
+The first start of a treasurer with no policy publishes the starter policy (the configured
+per-invoice limit) as version 1, so there is always exactly one version to evaluate against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from finance.policy_store import PolicyConflict, PolicyStore
+from finance.settings import Settings
+from policies.defaults import starter_policy
+from policies.schema import PolicyDocument
+
+SYSTEM_ACTOR = "treasurer (starter policy)"
+
+
+@dataclass(frozen=True)
+class ActivePolicy:
+    version: int
+    document: PolicyDocument
+
+
+async def ensure_active_policy(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> ActivePolicy:
+    async with sessions() as session:
+        current = await load_active_policy(session)
+    if current is not None:
+        return current
+    document = starter_policy(settings.invoice_limit, settings.token_currency)
+    try:
+        async with sessions.begin() as session:
+            store = PolicyStore(session)
+            draft = await store.create_draft(
+                document.model_dump(mode="json"), SYSTEM_ACTOR, "starter policy from TREASURER_INVOICE_LIMIT"
+            )
+            await store.publish(draft.id, SYSTEM_ACTOR)
+    except PolicyConflict:
+        pass  # another replica published first; its version is as good as ours
+    async with sessions() as session:
+        return await load_active_policy(session)
+
+
+async def load_active_policy(session: AsyncSession) -> ActivePolicy | None:
+    row = await PolicyStore(session).active()
+    if row is None:
+        return None
+    return ActivePolicy(version=row.version, document=PolicyDocument.model_validate(row.document))
+
+
+async def load_policy_version(session: AsyncSession, version: int) -> ActivePolicy | None:
+    row = await PolicyStore(session).by_version(version)
+    if row is None:
+        return None
+    return ActivePolicy(version=row.version, document=PolicyDocument.model_validate(row.document))

@@ -1,0 +1,120 @@
+"""The ops API for policies: versioned, validated, dry-run, published atomically."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from api.demo import sample_invoices
+
+SAMPLES = dict(sample_invoices())
+
+
+async def test_ops_endpoints_need_a_key_and_the_role(client: httpx.AsyncClient, cfo: dict) -> None:
+    assert (await client.get("/api/policies/active")).status_code == 401
+    bogus = {"Authorization": "Bearer trk_not-a-real-key"}
+    assert (await client.get("/api/policies/active", headers=bogus)).status_code == 401
+    # A CFO may read the policy but not change it.
+    assert (await client.get("/api/policies/active", headers=cfo)).status_code == 200
+    response = await client.post("/api/settings/limit", json={"new_limit": "1"}, headers=cfo)
+    assert response.status_code == 403 and "ops" in response.json()["detail"]
+
+
+async def test_starter_policy_is_version_one(client: httpx.AsyncClient, ops: dict) -> None:
+    active = (await client.get("/api/policies/active", headers=ops)).json()
+    assert active["version"] == 1 and active["status"] == "active"
+    assert {r["id"] for r in active["document"]["rules"]} >= {"per-invoice-limit", "within-limit", "funds"}
+    assert (await client.get("/api/settings/limit", headers=ops)).json() == {"limit": "5000"}
+
+
+@pytest.mark.parametrize("bad", ["-5", "0", "lots", "1e16", "NaN", None])
+async def test_bad_limits_are_422(client: httpx.AsyncClient, ops: dict, bad: str | None) -> None:
+    response = await client.post("/api/settings/limit", json={"new_limit": bad}, headers=ops)
+    assert response.status_code == 422
+    assert (await client.get("/api/settings/limit", headers=ops)).json() == {"limit": "5000"}
+
+
+async def test_changing_the_limit_publishes_a_version_and_takes_effect(client: httpx.AsyncClient, ops: dict) -> None:
+    over = SAMPLES["01-acme-hosting.txt"].replace("USD 1,250.00", "USD 6,000.00")
+    assert (await client.post("/api/process-invoice", json={"raw_text": over})).json()["status"] == (
+        "PAUSED_FOR_APPROVAL"
+    )
+    response = await client.post("/api/settings/limit", json={"new_limit": "7500"}, headers=ops)
+    assert response.status_code == 200
+    assert response.json() == {"status": "updated", "new_limit": "7500", "policy_version": 2}
+    assert (await client.get("/api/settings/limit", headers=ops)).json() == {"limit": "7500"}
+
+    # Another bill (number and date), so it is not held as a possible duplicate of the first.
+    again = over.replace("INV-2024-001", "INV-2024-077").replace("2024-03-05", "2024-03-06")
+    paid = await client.post("/api/process-invoice", json={"raw_text": again})
+    assert paid.status_code == 200, paid.text
+
+    history = (await client.get("/api/policies", headers=ops)).json()
+    assert [(v["version"], v["status"]) for v in history] == [(2, "active"), (1, "retired")]
+    assert history[0]["published_by"] == "ops.one@example.com"
+
+
+async def test_invalid_documents_are_refused_naming_the_field(client: httpx.AsyncClient, ops: dict) -> None:
+    active = (await client.get("/api/policies/active", headers=ops)).json()["document"]
+    broken = {**active, "tiers": [{**active["tiers"][0], "quorum": 9}, *active["tiers"][1:]]}
+    response = await client.post("/api/policies/validate", json={"document": broken}, headers=ops)
+    assert response.status_code == 422
+    assert "tiers[0].quorum" in response.json()["detail"]
+    unknown_kind = {**active, "rules": [*active["rules"], {"id": "x", "kind": "telepathy", "description": "?"}]}
+    response = await client.post("/api/policies/drafts", json={"document": unknown_kind}, headers=ops)
+    assert response.status_code == 422 and "telepathy" in response.json()["detail"]
+    assert (await client.get("/api/policies/drafts", headers=ops)).json() == []
+
+
+async def test_dry_run_shows_what_would_move_then_publish(client: httpx.AsyncClient, ops: dict) -> None:
+    for name in ("01-acme-hosting.txt", "02-northwind.txt", "03-globex-over-limit.txt"):
+        await client.post("/api/process-invoice", json={"raw_text": SAMPLES[name]})
+    active = (await client.get("/api/policies/active", headers=ops)).json()["document"]
+    stricter = {
+        **active,
+        "rules": [
+            {**r, "max_amount": "1000"} if r["id"] in ("per-invoice-limit", "within-limit") else r
+            for r in active["rules"]
+        ],
+    }
+    draft = (await client.post("/api/policies/drafts", json={"document": stricter, "comment": "tighten"},
+                               headers=ops)).json()  # fmt: skip
+    assert draft["status"] == "draft" and draft["version"] is None
+
+    report = (await client.post(f"/api/policies/drafts/{draft['id']}/dry-run", headers=ops)).json()
+    assert report["evaluated"] == 3
+    assert report["transitions"] == {"allow -> require_approval": 1}  # ACME's 1,250; Northwind's 980.50 stays
+    assert report["changes"][0]["recorded"] == "allow"
+
+    published = (await client.post(f"/api/policies/drafts/{draft['id']}/publish", headers=ops)).json()
+    assert published["version"] == 2 and published["status"] == "active"
+    again = await client.post(f"/api/policies/drafts/{draft['id']}/publish", headers=ops)
+    assert again.status_code == 409
+
+
+async def test_concurrent_publishes_leave_exactly_one_active_version(client: httpx.AsyncClient, ops: dict) -> None:
+    active = (await client.get("/api/policies/active", headers=ops)).json()["document"]
+    drafts = []
+    for n in range(6):
+        body = {"document": active, "comment": f"racer {n}"}
+        drafts.append((await client.post("/api/policies/drafts", json=body, headers=ops)).json()["id"])
+    results = await asyncio.gather(*(client.post(f"/api/policies/drafts/{d}/publish", headers=ops) for d in drafts))
+    assert all(r.status_code in (200, 409) for r in results)
+    history = (await client.get("/api/policies", headers=ops)).json()
+    assert [v["status"] for v in history].count("active") == 1
+    versions = [v["version"] for v in history]
+    assert sorted(versions) == list(range(1, len(versions) + 1))
+
+
+async def test_runway_shows_its_inputs(client: httpx.AsyncClient, ops: dict) -> None:
+    await client.post("/api/process-invoice", json={"raw_text": SAMPLES["01-acme-hosting.txt"]})
+    runway = (await client.get("/api/treasury/runway", headers=ops)).json()
+    assert Decimal(runway["balance"]) == Decimal("998750")
+    assert Decimal(runway["reserved"]) == 0
+    # One day of history: the baseline burn (25,000 a month) applies until the window fills.
+    assert Decimal(runway["monthly_burn"]) == Decimal("25000")
+    assert Decimal(runway["runway_months"]) == Decimal("39.95")
+    assert "spendable / monthly_burn" in runway["formula"]

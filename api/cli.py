@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from api.commands.decisions import register as register_decision_commands
 from api.commands.extraction import register as register_extraction_commands
 from finance.errors import TreasurerError
 from finance.settings import get_settings
@@ -27,6 +28,7 @@ app.add_typer(vendors_app, name="vendors")
 app.add_typer(db_app, name="db")
 console = Console()
 register_extraction_commands(app)
+register_decision_commands(app)
 
 
 def _run(coro) -> object:  # noqa: ANN001

@@ -22,7 +22,7 @@ from finance.migrations.runner import upgrade_async
 from finance.money import from_base_units
 from finance.settings import EMBEDDED, Settings
 from finance.vendors import VendorRepository
-from tools.treasury import treasury_balance
+from tools.treasury import treasury_runway
 
 _STYLE = {"paid": "green", "pending_approval": "yellow", "blocked": "red", "failed": "red", "paying": "cyan"}
 
@@ -99,10 +99,21 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
         for row in rows:
             if row["tx_hash"]:
                 console.print(f"  {row['invoice']}: tx {row['tx_hash']}")
-        balance = await treasury_balance(treasurer.sessions, treasurer.context.chain, token)
+        runway = await treasury_runway(treasurer.sessions, treasurer.context.chain, token, settings)
+
+        def money(units: int) -> str:
+            return f"{from_base_units(units, token.decimals):,.2f}"
+
         console.print(
-            f"treasury balance: [bold]{from_base_units(balance.on_chain_units, token.decimals):,.2f} {token.symbol}[/]"
-            f" on chain, {from_base_units(balance.reserved_units, token.decimals):,.2f} reserved"
+            f"treasury balance: [bold]{money(runway.balance_units)} {token.symbol}[/] on chain, "
+            f"{money(runway.reserved_units)} reserved"
+        )
+        months = "unlimited (nothing burns)" if runway.months is None else f"{runway.months} months"
+        console.print(
+            f"runway: [bold]{months}[/] = spendable {money(runway.spendable_units)} / monthly burn "
+            f"{money(runway.monthly_burn_units)} (baseline {money(runway.baseline_monthly_burn_units)} while "
+            f"history is {runway.history_days} of {runway.window_days} days, + {money(runway.committed_units)} "
+            f"awaiting approval)"
         )
     return rows
 

@@ -151,8 +151,9 @@ class Payment(Base):
     status: Mapped[PaymentStatus] = mapped_column(String(16), default=PaymentStatus.PENDING, index=True)
     tx_hash: Mapped[str | None] = mapped_column(String(66))
     failure_reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
-    settled_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Indexed: velocity limits, budgets and burn all read recent payments by these times.
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, index=True)
+    settled_at: Mapped[datetime | None] = mapped_column(Timestamp, index=True)
 
 
 class PaymentAttempt(Base):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,22 +43,62 @@ async def spend_figures(
     session: AsyncSession, *, vendor_id: uuid.UUID | None, category: str | None, now: datetime | None = None
 ) -> SpendFigures:
     now = now or utcnow()
-    counted = select(Payment.amount_units).where(Payment.status.in_(_COUNTED))
-    vendor_windows, global_windows = {}, {}
-    for name, span in WINDOWS.items():
-        recent = counted.where(Payment.created_at >= now - span)
-        global_windows[name] = await sum_units(session, recent)
-        vendor_windows[name] = (
-            await sum_units(session, recent.where(Payment.vendor_id == vendor_id)) if vendor_id else 0
-        )
-    this_month = counted.where(Payment.created_at >= month_start(now))
-    vendor_mtd = await sum_units(session, this_month.where(Payment.vendor_id == vendor_id)) if vendor_id else 0
-    category_mtd = 0
-    if category:
-        category_mtd = await sum_units(
-            session, this_month.join(Vendor, Vendor.id == Payment.vendor_id).where(Vendor.category == category)
-        )
-    return SpendFigures(vendor_windows, global_windows, vendor_mtd, category_mtd)
+    since = {name: now - span for name, span in WINDOWS.items()}
+    mtd = month_start(now)
+    oldest = min(mtd, *since.values())
+    in_vendor = Payment.vendor_id == vendor_id
+    in_category = Vendor.category == category
+    # One pass over the payments of the last month, every figure an aggregate of it: this runs before
+    # every evaluation, so nine separate SUMs would be nine scans of a growing table.
+    conditions = {
+        **{f"global_{w}": Payment.created_at >= t for w, t in since.items()},
+        **{f"vendor_{w}": in_vendor & (Payment.created_at >= t) for w, t in since.items()},
+        "vendor_mtd": in_vendor & (Payment.created_at >= mtd),
+        "category_mtd": in_category & (Payment.created_at >= mtd),
+    }
+    scope = (
+        select(Payment.amount_units, Payment.created_at, Payment.vendor_id, Vendor.category)
+        .join(Vendor, Vendor.id == Payment.vendor_id)
+        .where(Payment.status.in_(_COUNTED), Payment.created_at >= oldest)
+    )
+    if session.bind.dialect.name == "postgresql":
+        row = (
+            await session.execute(
+                scope.with_only_columns(
+                    *(
+                        func.coalesce(func.sum(Payment.amount_units).filter(c), 0).label(k)
+                        for k, c in conditions.items()
+                    )
+                )
+            )
+        ).one()
+        totals = {k: int(getattr(row, k)) for k in conditions}
+    else:
+        totals = _sum_in_python(await session.execute(scope), since, mtd, vendor_id, category)
+    return SpendFigures(
+        vendor_window_units={w: totals[f"vendor_{w}"] for w in WINDOWS} if vendor_id else dict.fromkeys(WINDOWS, 0),
+        global_window_units={w: totals[f"global_{w}"] for w in WINDOWS},
+        vendor_month_to_date_units=totals["vendor_mtd"] if vendor_id else 0,
+        category_month_to_date_units=totals["category_mtd"] if category else 0,
+    )
+
+
+def _sum_in_python(rows, since: dict[str, datetime], mtd: datetime, vendor_id, category) -> dict[str, int]:  # noqa: ANN001
+    # SQLite keeps base units as text (exact past 2**63), so its SUM would go through a float.
+    totals = dict.fromkeys(
+        [*(f"global_{w}" for w in WINDOWS), *(f"vendor_{w}" for w in WINDOWS), "vendor_mtd", "category_mtd"], 0
+    )
+    for amount, created_at, row_vendor, row_category in rows:
+        created_at = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+        for window, start in since.items():
+            if created_at >= start:
+                totals[f"global_{window}"] += amount
+                if row_vendor == vendor_id:
+                    totals[f"vendor_{window}"] += amount
+        if created_at >= mtd:
+            totals["vendor_mtd"] += amount if row_vendor == vendor_id else 0
+            totals["category_mtd"] += amount if category is not None and row_category == category else 0
+    return totals
 
 
 async def settled_outflows(session: AsyncSession, since: datetime) -> tuple[int, datetime | None]:

@@ -23,3 +23,4 @@ async def test_demo_runs_every_sample_on_embedded_defaults(tmp_path: Path) -> No
     assert "duplicate" in rows["06-acme-resubmitted.txt"]["reason"]
     output = console.export_text()
     assert "treasury balance: 997,769.50 tUSD" in output
+    assert "runway: 13.67 months" in output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from typer.testing import CliRunner
 
@@ -71,3 +73,40 @@ def test_vendors_add_registers_a_checksummed_payee(env_settings: Settings) -> No
 def test_vendors_add_refuses_a_mistyped_address(env_settings: Settings) -> None:
     result = runner.invoke(app, ["vendors", "add", "Typo Ltd", "0xE0674471D93faDcD95eF7Db712f7777Aa65c8EA7"])
     assert result.exit_code == 1 and "fails its EIP-55 checksum" in _flat(result.output)
+
+
+async def test_decisions_explain_replays_the_evaluation(env_settings: Settings) -> None:
+    from agents.runtime import open_treasurer
+    from api.demo import sample_invoices
+    from tests.fixtures.vendors import register_sample_vendors
+
+    async with open_treasurer(env_settings, bootstrap_chain=True) as treasurer:
+        await register_sample_vendors(treasurer)
+        text = dict(sample_invoices())["03-globex-over-limit.txt"]
+        invoice_id = await treasurer.submit(text)
+        await treasurer.process(invoice_id)
+
+    # The command runs its own event loop; keep it off this test's loop.
+    result = await asyncio.to_thread(runner.invoke, app, ["decisions", "explain", str(invoice_id)])
+    flat = _flat(result.output)
+    assert result.exit_code == 0, result.output
+    assert "policy version 1 decided require_approval" in flat
+    assert "per-invoice-limit" in flat and "approval tier over-limit" in flat
+    assert "same decision, same rules" in flat
+
+    verified = await asyncio.to_thread(runner.invoke, app, ["audit", "verify"])
+    assert verified.exit_code == 0 and "decision log intact" in _flat(verified.output)
+
+
+def test_explain_an_unknown_invoice(env_settings: Settings) -> None:
+    result = runner.invoke(app, ["decisions", "explain", "00000000-0000-0000-0000-000000000000"])
+    assert result.exit_code == 1 and "no decisions recorded" in _flat(result.output)
+
+
+def test_apikeys_create_prints_a_working_key_once(env_settings: Settings) -> None:
+    result = runner.invoke(app, ["apikeys", "create", "ops@example.com", "--role", "ops"])
+    assert result.exit_code == 0, result.output
+    key = result.output.strip().splitlines()[-1]
+    assert key.startswith("trk_") and len(key) > 40
+    bad = runner.invoke(app, ["apikeys", "create", "x", "--role", "wizard"])
+    assert bad.exit_code == 1 and "roles must be some of" in _flat(bad.output)

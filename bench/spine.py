@@ -16,6 +16,7 @@ import secrets
 import sys
 import time
 import uuid
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from statistics import median
@@ -43,6 +44,11 @@ def _amount(n: int) -> str:
     return f"{1 + n % 50}.25"
 
 
+def _issued(n: int) -> str:
+    # A distinct date per bill: the same vendor, amount and date twice is held as a possible duplicate.
+    return (date(2024, 1, 1) + timedelta(days=n)).isoformat()
+
+
 def _amount_units(n: int, decimals: int) -> int:
     # The same amounts as the invoices, so gas per transfer and per payment compare like for like.
     return to_base_units(Decimal(_amount(n)), decimals)
@@ -50,7 +56,7 @@ def _amount_units(n: int, decimals: int) -> int:
 
 INVOICE = """ACME Hosting GmbH
 Invoice No: BENCH-{n:06d}
-Invoice date: 2024-03-05
+Invoice date: {issued}
 Total: USD {amount}
 """
 
@@ -67,7 +73,7 @@ async def spine(settings: Settings, invoices: int, concurrency: int) -> tuple[fl
         async def worker() -> None:
             while not queue.empty():
                 n = queue.get_nowait()
-                invoice_id = await treasurer.submit(INVOICE.format(n=n, amount=_amount(n)))
+                invoice_id = await treasurer.submit(INVOICE.format(n=n, amount=_amount(n), issued=_issued(n)))
                 statuses.append((await treasurer.process(invoice_id)).status)
 
         started = time.perf_counter()

@@ -16,6 +16,7 @@ import socket
 from redis.asyncio import Redis
 from sqlalchemy import select
 
+from agents.reconciler import reconcile
 from agents.runtime import Treasurer, open_treasurer
 from finance.errors import ChainMisconfigured
 from finance.intake import InvoiceIntake, QueueLost
@@ -72,8 +73,14 @@ async def run_worker(
     try:
         async with open_treasurer(settings) as treasurer:
             await _ensure_queue(treasurer, intake)
+            # Payments a dead worker left in flight are finished before new work is taken.
+            await reconcile(treasurer)
+            next_reconcile = loop.time() + settings.reconcile_interval_seconds
             log.info("worker %s started", consumer)
             while not stop.is_set() and (max_invoices is None or processed < max_invoices):
+                if loop.time() >= next_reconcile:
+                    await reconcile(treasurer)
+                    next_reconcile = loop.time() + settings.reconcile_interval_seconds
                 try:
                     entries = await intake.read(consumer, count=8, block_ms=500)
                 except QueueLost:

@@ -22,6 +22,8 @@ chain_app = typer.Typer(help="Development chain commands.", no_args_is_help=True
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 vendors_app = typer.Typer(help="The vendor registry.", no_args_is_help=True)
 apikeys_app = typer.Typer(help="API keys for operators and services.", no_args_is_help=True)
+payments_app = typer.Typer(help="Payments on chain.", no_args_is_help=True)
+app.add_typer(payments_app, name="payments")
 app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(chain_app, name="chain")
 app.add_typer(vendors_app, name="vendors")
@@ -156,6 +158,25 @@ def apikeys_create(
         raise typer.Exit(code=1) from exc
     console.print(f"API key for {owner} ({', '.join(sorted(set(role)))}); it will not be shown again:")
     print(key)
+
+
+@payments_app.command("reconcile")
+def payments_reconcile() -> None:
+    """Drive every unfinished invoice and payment to a final state from what the chain says."""
+    from agents.reconciler import reconcile
+    from agents.runtime import open_treasurer
+
+    async def go():  # noqa: ANN202
+        async with open_treasurer(get_settings()) as treasurer:
+            return await reconcile(treasurer)
+
+    report = _run(go())
+    outcomes = ", ".join(f"{n} {status}" for status, n in sorted(report.outcomes.items())) or "nothing to do"
+    console.print(f"examined {report.examined} unfinished invoices: {outcomes}")
+    for invoice_id, error in report.errors.items():
+        console.print(f"[red]{invoice_id}[/]: {error}")
+    if report.errors:
+        raise typer.Exit(code=1)
 
 
 @db_app.command("upgrade")

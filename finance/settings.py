@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     token_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     confirmations: int = Field(default=1, ge=1, le=256)
     receipt_timeout_seconds: float = Field(default=120.0, gt=0)
+    # An attempt not mined after this long is replaced: same nonce, fees bumped by `fee_bump_percent`
+    # (nodes accept a replacement only from +10%; 12.5% is the usual safe step), never above the cap.
+    stuck_after_seconds: float = Field(default=60.0, gt=0)
+    fee_bump_percent: Decimal = Field(default=Decimal("12.5"), ge=Decimal("12.5"), le=200)
+    max_fee_per_gas_cap_wei: int = Field(default=500 * 10**9, gt=0)
+    # How often a worker looks for payments left in flight (crashes, timeouts) and drives them to an end.
+    reconcile_interval_seconds: float = Field(default=60.0, gt=0)
     # Tokens minted to the treasury by `treasurer chain bootstrap` on a dev chain.
     bootstrap_mint: Decimal = Decimal("1000000")
 

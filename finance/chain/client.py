@@ -245,6 +245,17 @@ class ChainClient:
             ),
         )
 
+    async def confirmed_receipt(self, tx_hash: str) -> Receipt | None:
+        """The receipt once it has the configured confirmations; None while it is missing or too shallow
+        (a shallower block can still be reorganised away)."""
+        receipt = await self.receipt(tx_hash)
+        if receipt is None:
+            return None
+        if self.settings.confirmations == 1:
+            return receipt  # a receipt is one confirmation by itself
+        depth = await self.block_number() - receipt.block_number + 1
+        return receipt if depth >= self.settings.confirmations else None
+
     async def wait_for_confirmed_receipt(self, tx_hash: str) -> Receipt | None:
         """Poll until the receipt has the configured confirmations, or give up at the timeout (None)."""
         loop = asyncio.get_running_loop()

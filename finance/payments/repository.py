@@ -33,6 +33,19 @@ class PaymentRepository:
             .limit(1)
         )
 
+    async def pending_attempts(self, payment_id: uuid.UUID) -> list[PaymentAttempt]:
+        """Attempts that may still be mined: a replacement does not cancel its predecessor, the chain
+        decides which of them (same nonce) gets in."""
+        rows = await self.session.scalars(
+            select(PaymentAttempt)
+            .where(
+                PaymentAttempt.payment_id == payment_id,
+                PaymentAttempt.status.in_((AttemptStatus.SIGNED, AttemptStatus.BROADCAST)),
+            )
+            .order_by(PaymentAttempt.attempt_no)
+        )
+        return list(rows)
+
     async def attempts(self, payment_id: uuid.UUID) -> list[PaymentAttempt]:
         rows = await self.session.scalars(
             select(PaymentAttempt).where(PaymentAttempt.payment_id == payment_id).order_by(PaymentAttempt.attempt_no)

@@ -10,8 +10,11 @@ its hash is committed before it is broadcast.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -171,11 +174,19 @@ class PaymentService:
             attempt = await PaymentRepository(session).live_attempt(payment_id)
             if payment.status != PaymentStatus.SUBMITTED or attempt is None or attempt.status == AttemptStatus.MINED:
                 return _outcome(payment)
-            raw_tx, tx_hash = attempt.raw_tx, attempt.tx_hash
+            raw_tx, tx_hash, is_replacement = attempt.raw_tx, attempt.tx_hash, attempt.attempt_no > 1
         try:
             await self.chain.broadcast(raw_tx, tx_hash)
         except PaymentRejected as exc:
-            return await self.fail(payment_id, exc.message)
+            if not is_replacement:
+                return await self.fail(payment_id, exc.message)
+            # A refused replacement ("underpriced", a full pool) proves nothing about the attempts before
+            # it, which may still be mined: failing the payment here could let the bill be paid twice.
+            async with self.sessions.begin() as session:
+                attempt = await session.scalar(select(PaymentAttempt).where(PaymentAttempt.tx_hash == tx_hash))
+                attempt.status = AttemptStatus.FAILED
+                attempt.error = exc.message
+                return _outcome(await self._payment(session, payment_id))
         async with self.sessions.begin() as session:
             attempt = await session.scalar(select(PaymentAttempt).where(PaymentAttempt.tx_hash == tx_hash))
             if attempt.status == AttemptStatus.SIGNED:
@@ -183,24 +194,86 @@ class PaymentService:
             return _outcome(await self._payment(session, payment_id))
 
     async def confirm(self, payment_id: uuid.UUID) -> PaymentOutcome:
-        """Wait for the receipt; settle only on status 1, enough confirmations and a matching Transfer."""
-        async with self.sessions() as session:
-            payment = await self._payment(session, payment_id)
-            attempt = await PaymentRepository(session).live_attempt(payment_id)
-            if payment.status != PaymentStatus.SUBMITTED or attempt is None:
+        """Watch every attempt of the payment until one is mined with enough confirmations; replace the
+        newest when it is stuck; settle only on status 1 with a matching Transfer. Returns SUBMITTED
+        (still in flight, still reserved) when nothing is mined within the receipt timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.chain.settings.receipt_timeout_seconds
+        delay = 0.005
+        while True:
+            async with self.sessions() as session:
+                payment = await self._payment(session, payment_id)
+                if payment.status != PaymentStatus.SUBMITTED:
+                    return _outcome(payment)
+                attempts = await PaymentRepository(session).pending_attempts(payment_id)
+                payee, amount = payment.payee_address, payment.amount_units
+            if not attempts:
                 return _outcome(payment)
-            tx_hash = attempt.tx_hash
-            payee, amount = payment.payee_address, payment.amount_units
-        receipt = await self.chain.wait_for_confirmed_receipt(tx_hash)
-        if receipt is None:
-            # Not mined in time: the payment stays in flight, reserved, for the reconciler.
-            return PaymentOutcome(payment_id, PaymentStatus.SUBMITTED, tx_hash, "awaiting confirmation on chain")
+            for attempt in attempts:
+                receipt = await self.chain.confirmed_receipt(attempt.tx_hash)
+                if receipt is not None:
+                    return await self._conclude(payment_id, attempt.tx_hash, receipt, payee, amount)
+            newest = attempts[-1]
+            if _age_seconds(newest.created_at) >= self.chain.settings.stuck_after_seconds:
+                await self.replace_stuck(payment_id)
+            if loop.time() >= deadline:
+                return PaymentOutcome(
+                    payment_id, PaymentStatus.SUBMITTED, newest.tx_hash, "awaiting confirmation on chain"
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    async def replace_stuck(self, payment_id: uuid.UUID) -> PaymentOutcome:
+        """Re-sign the newest attempt with the same nonce and fees bumped, as a new attempt, and send it.
+        Whichever of the attempts is mined wins; the nonce guarantees at most one of them can be."""
+        settings = self.chain.settings
+        async with self.sessions.begin() as session:
+            payment = await self._locked_payment(session, payment_id)
+            attempts = await PaymentRepository(session).pending_attempts(payment_id)
+            if payment.status != PaymentStatus.SUBMITTED or not attempts:
+                return _outcome(payment)
+            newest = attempts[-1]
+            if _age_seconds(newest.created_at) < settings.stuck_after_seconds:
+                return _outcome(payment)  # another worker replaced it a moment ago
+            quote_max, quote_priority = await self.chain.fee_quote()
+            priority = max(quote_priority, _bump(newest.max_priority_fee_per_gas, settings.fee_bump_percent))
+            max_fee = max(quote_max, _bump(newest.max_fee_per_gas, settings.fee_bump_percent), priority)
+            if max_fee > settings.max_fee_per_gas_cap_wei:
+                # Past the cap the payment waits rather than overpays; an operator can raise the cap.
+                return PaymentOutcome(payment.id, payment.status, payment.tx_hash, "fee cap reached; waiting")
+            signed = await self.chain.sign_transfer(
+                self.token.address,
+                payment.payee_address,
+                payment.amount_units,
+                nonce=newest.nonce,
+                gas_limit=newest.gas_limit,
+                max_fee=max_fee,
+                priority_fee=priority,
+            )
+            session.add(
+                PaymentAttempt(
+                    payment_id=payment.id,
+                    attempt_no=newest.attempt_no + 1,
+                    from_address=newest.from_address,
+                    nonce=newest.nonce,
+                    tx_hash=signed.tx_hash,
+                    raw_tx=signed.raw_tx,
+                    gas_limit=newest.gas_limit,
+                    max_fee_per_gas=max_fee,
+                    max_priority_fee_per_gas=priority,
+                    status=AttemptStatus.SIGNED,
+                )
+            )
+            payment.tx_hash = signed.tx_hash
+        # Stored first, sent second, like every attempt.
+        return await self.broadcast(payment_id)
+
+    async def _conclude(self, payment_id: uuid.UUID, tx_hash: str, receipt: Receipt, payee: str, amount: int):  # noqa: ANN202
         if receipt.status != 1:
             return await self.fail(
-                payment_id,
-                f"transaction {tx_hash} reverted on chain in block {receipt.block_number}",
-                receipt=receipt,
-            )
+                payment_id, f"transaction {tx_hash} reverted on chain in block {receipt.block_number}", receipt=receipt,
+                tx_hash=tx_hash,
+            )  # fmt: skip
         matching = [
             e
             for e in self.chain.transfer_events(self.token.address, receipt)
@@ -208,16 +281,19 @@ class PaymentService:
         ]
         if not matching:
             return await self.fail(
-                payment_id, f"receipt of {tx_hash} has no Transfer of {amount} base units to {payee}", receipt=receipt
-            )
+                payment_id, f"receipt of {tx_hash} has no Transfer of {amount} base units to {payee}", receipt=receipt,
+                tx_hash=tx_hash,
+            )  # fmt: skip
         async with self.sessions.begin() as session:
             payment = await self._locked_payment(session, payment_id)
             if payment.status != PaymentStatus.SUBMITTED:
                 return _outcome(payment)
-            attempt = await session.scalar(select(PaymentAttempt).where(PaymentAttempt.tx_hash == tx_hash))
-            attempt.status = AttemptStatus.MINED
-            attempt.block_number = receipt.block_number
-            attempt.gas_used = receipt.gas_used
+            for attempt in await PaymentRepository(session).pending_attempts(payment_id):
+                # The nonce is spent: every other attempt can never be mined now.
+                attempt.status = AttemptStatus.MINED if attempt.tx_hash == tx_hash else AttemptStatus.REPLACED
+                if attempt.tx_hash == tx_hash:
+                    attempt.block_number = receipt.block_number
+                    attempt.gas_used = receipt.gas_used
             payment.status = PaymentStatus.CONFIRMED
             payment.tx_hash = tx_hash
             payment.settled_at = utcnow()
@@ -237,19 +313,23 @@ class PaymentService:
             )
             return _outcome(payment)
 
-    async def fail(self, payment_id: uuid.UUID, reason: str, *, receipt: Receipt | None = None) -> PaymentOutcome:
+    async def fail(
+        self, payment_id: uuid.UUID, reason: str, *, receipt: Receipt | None = None, tx_hash: str | None = None
+    ) -> PaymentOutcome:
         """Compensation: mark the payment failed, which releases its reservation, and record why."""
         async with self.sessions.begin() as session:
             payment = await self._locked_payment(session, payment_id)
             if payment.status in (PaymentStatus.CONFIRMED, PaymentStatus.FAILED):
                 return _outcome(payment)
-            attempt = await PaymentRepository(session).live_attempt(payment_id)
-            if attempt is not None:
-                attempt.status = AttemptStatus.FAILED
-                attempt.error = reason
-                if receipt is not None:
-                    attempt.block_number = receipt.block_number
-                    attempt.gas_used = receipt.gas_used
+            for attempt in await PaymentRepository(session).pending_attempts(payment_id):
+                if tx_hash is None or attempt.tx_hash == tx_hash:
+                    attempt.status = AttemptStatus.FAILED
+                    attempt.error = reason
+                    if receipt is not None:
+                        attempt.block_number = receipt.block_number
+                        attempt.gas_used = receipt.gas_used
+                else:
+                    attempt.status = AttemptStatus.REPLACED  # its nonce went to the failed one
             payment.status = PaymentStatus.FAILED
             payment.failure_reason = reason
             await DecisionLog(session).append(
@@ -257,7 +337,7 @@ class PaymentService:
                 step="pay",
                 outcome="failed",
                 reason=reason,
-                details={"payment_id": payment.id, "tx_hash": attempt.tx_hash if attempt else None},
+                details={"payment_id": payment.id, "tx_hash": tx_hash},
             )
             return _outcome(payment)
 
@@ -276,6 +356,18 @@ class PaymentService:
         if payment is None:
             raise NotFound(f"no payment {payment_id}")
         return payment
+
+
+def _bump(fee: int, percent: Decimal) -> int:
+    """`fee` raised by `percent`, rounded up, and at least by one wei: a replacement must outbid."""
+    bumped = -(-fee * int(percent * 1000) // 100_000)
+    return max(fee + 1, fee + bumped)
+
+
+def _age_seconds(moment: datetime) -> float:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    return (utcnow() - moment).total_seconds()
 
 
 def _outcome(payment: Payment) -> PaymentOutcome:

@@ -1,0 +1,65 @@
+"""The reconciler: every invoice left unfinished (a crashed worker, a payment not mined in time) is driven
+to a final state from what PostgreSQL and the chain say.
+
+It re-runs each invoice's thread. That is safe because every node is idempotent against the database:
+a payment that exists is continued, never started again; a signed attempt is re-sent byte for byte
+(same hash, same nonce); a mined one is read from its receipt. Runs on worker start, on a schedule,
+and on demand (`treasurer payments reconcile`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+
+from agents.runtime import Treasurer
+from finance.models import Invoice, InvoiceStatus, Payment, PaymentStatus
+
+log = logging.getLogger("treasurer.reconciler")
+
+_UNFINISHED_INVOICES = (InvoiceStatus.PROCESSING, InvoiceStatus.PAYING)
+_IN_FLIGHT = (PaymentStatus.PENDING, PaymentStatus.SUBMITTED)
+
+
+@dataclass
+class ReconcileReport:
+    examined: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+async def unfinished_invoices(treasurer: Treasurer) -> list[uuid.UUID]:
+    async with treasurer.sessions() as session:
+        rows = await session.scalars(
+            select(Invoice.id)
+            .outerjoin(Payment, Payment.invoice_id == Invoice.id)
+            .where(or_(Invoice.status.in_(_UNFINISHED_INVOICES), Payment.status.in_(_IN_FLIGHT)))
+            .order_by(Invoice.created_at)
+        )
+        return list(dict.fromkeys(rows))
+
+
+async def reconcile(treasurer: Treasurer, *, concurrency: int = 4) -> ReconcileReport:
+    report = ReconcileReport()
+    invoice_ids = await unfinished_invoices(treasurer)
+    report.examined = len(invoice_ids)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def drive(invoice_id: uuid.UUID) -> None:
+        async with gate:
+            try:
+                result = await treasurer.process(invoice_id)
+                report.outcomes[result.status.value] += 1
+            except Exception as exc:  # noqa: BLE001 - one stuck invoice must not stop the others
+                log.exception("reconciling invoice %s failed", invoice_id)
+                report.errors[str(invoice_id)] = str(exc)
+
+    await asyncio.gather(*(drive(i) for i in invoice_ids))
+    if invoice_ids:
+        log.info("reconciled %d invoices: %s", len(invoice_ids), dict(report.outcomes))
+    return report

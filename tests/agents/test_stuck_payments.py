@@ -1,0 +1,104 @@
+"""A payment whose transaction is not mined is replaced (same nonce, fees bumped), and whichever
+attempt the chain takes settles it; a reconciler finishes what a crash or a timeout left in flight."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from agents.reconciler import reconcile
+from agents.runtime import open_treasurer
+from api.demo import sample_invoices
+from finance.models import AttemptStatus, InvoiceStatus, Payment, PaymentAttempt, PaymentStatus
+from finance.payments.service import _bump
+from finance.settings import Settings
+from tests.conftest import start_anvil
+from tests.fixtures.vendors import register_sample_vendors
+
+ACME = dict(sample_invoices())["01-acme-hosting.txt"]
+
+
+@pytest.mark.parametrize(("fee", "bumped"), [(8, 9), (1000, 1125), (10**9, 1_125_000_000), (1, 2)])
+def test_fee_bump_is_at_least_twelve_and_a_half_percent(fee: int, bumped: int) -> None:
+    assert _bump(fee, Decimal("12.5")) == bumped
+
+
+async def _rpc(treasurer, method: str, *params) -> None:  # noqa: ANN001, ANN002
+    response = await treasurer.context.chain.w3.provider.make_request(method, list(params))
+    assert "error" not in response, response
+
+
+async def _attempts(treasurer, invoice_id) -> list[PaymentAttempt]:  # noqa: ANN001
+    async with treasurer.sessions() as session:
+        payment = await session.scalar(select(Payment).where(Payment.invoice_id == invoice_id))
+        if payment is None:
+            return []
+        rows = await session.scalars(
+            select(PaymentAttempt).where(PaymentAttempt.payment_id == payment.id).order_by(PaymentAttempt.attempt_no)
+        )
+        return list(rows)
+
+
+async def test_stuck_transaction_is_replaced_and_the_replacement_settles(settings: Settings) -> None:
+    node = start_anvil()  # its own node: mining is switched off below
+    try:
+        fast = settings.model_copy(
+            update={"chain_rpc_url": node.url, "stuck_after_seconds": 0.3, "receipt_timeout_seconds": 30}
+        )
+        async with open_treasurer(fast, bootstrap_chain=True) as treasurer:
+            await register_sample_vendors(treasurer)
+            await _rpc(treasurer, "evm_setAutomine", False)
+            invoice_id = await treasurer.submit(ACME)
+            processing = asyncio.create_task(treasurer.process(invoice_id))
+            for _ in range(200):  # bounded: 10 s
+                if len(await _attempts(treasurer, invoice_id)) >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            first, second = (await _attempts(treasurer, invoice_id))[:2]
+            assert second.nonce == first.nonce
+            assert second.max_priority_fee_per_gas >= first.max_priority_fee_per_gas * 1125 // 1000
+            assert second.max_fee_per_gas >= first.max_fee_per_gas * 1125 // 1000
+
+            await _rpc(treasurer, "evm_mine")
+            result = await asyncio.wait_for(processing, timeout=30)
+
+            assert result.status == InvoiceStatus.PAID, result.reason
+            attempts = await _attempts(treasurer, invoice_id)
+            mined = [a for a in attempts if a.status == AttemptStatus.MINED]
+            assert len(mined) == 1 and result.tx_hash == mined[0].tx_hash
+            assert all(a.status == AttemptStatus.REPLACED for a in attempts if a is not mined[0])
+            # Exactly one transfer reached the chain for this payment.
+            receipts = [await treasurer.context.chain.receipt(a.tx_hash) for a in attempts]
+            assert sum(r is not None for r in receipts) == 1
+    finally:
+        node.stop()
+
+
+async def test_reconciler_finishes_a_payment_left_in_flight(settings: Settings) -> None:
+    node = start_anvil()
+    try:
+        impatient = settings.model_copy(
+            update={"chain_rpc_url": node.url, "receipt_timeout_seconds": 0.5, "stuck_after_seconds": 3600}
+        )
+        async with open_treasurer(impatient, bootstrap_chain=True) as treasurer:
+            await register_sample_vendors(treasurer)
+            await _rpc(treasurer, "evm_setAutomine", False)
+            invoice_id = await treasurer.submit(ACME)
+            waiting = await treasurer.process(invoice_id)
+            assert waiting.status == InvoiceStatus.PAYING  # sent, not mined: still reserved, not failed
+
+            await _rpc(treasurer, "evm_setAutomine", True)
+            await _rpc(treasurer, "evm_mine")
+            report = await reconcile(treasurer)
+
+            assert report.examined == 1 and report.outcomes == {"paid": 1}
+            assert (await treasurer.result(invoice_id)).status == InvoiceStatus.PAID
+            async with treasurer.sessions() as session:
+                payment = await session.scalar(select(Payment).where(Payment.invoice_id == invoice_id))
+                assert payment.status == PaymentStatus.CONFIRMED
+            assert (await reconcile(treasurer)).examined == 0
+    finally:
+        node.stop()

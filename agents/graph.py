@@ -1,9 +1,9 @@
 """The treasurer graph, one thread per invoice:
 
-    extract -> evaluate -> (allow) pay -> record
+    extract -> evaluate -> (allow) pay [reserve -> sign -> broadcast -> confirm] -> record
                         -> (require_approval | block) record
 
-Approval waits (an `interrupt()` node) and the payment SAGA subgraph extend this graph in place.
+The approval wait (an `interrupt()` node) extends this graph in place.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from langgraph.graph import END, START, StateGraph
 from agents.context import TreasurerContext
 from agents.nodes.evaluate import evaluate
 from agents.nodes.extract import extract
-from agents.nodes.pay import pay
 from agents.nodes.record import record
+from agents.payment_saga import build_payment_saga
 from agents.state import InvoiceState
 
 
@@ -27,7 +27,8 @@ def build_treasurer_graph() -> StateGraph:
     graph = StateGraph(InvoiceState, context_schema=TreasurerContext)
     graph.add_node("extract", extract)
     graph.add_node("evaluate", evaluate)
-    graph.add_node("pay", pay)
+    # The SAGA runs as a subgraph: its steps are nodes of their own, visible in traces and checkpoints.
+    graph.add_node("pay", build_payment_saga().compile())
     graph.add_node("record", record)
     graph.add_edge(START, "extract")
     graph.add_edge("extract", "evaluate")

@@ -19,6 +19,7 @@ from sqlalchemy import or_, select
 
 from agents.runtime import Treasurer
 from finance.models import Invoice, InvoiceStatus, Payment, PaymentStatus
+from finance.payments.nonce_gaps import fill_nonce_gaps
 
 log = logging.getLogger("treasurer.reconciler")
 
@@ -31,6 +32,7 @@ class ReconcileReport:
     examined: int = 0
     outcomes: Counter = field(default_factory=Counter)
     errors: dict[str, str] = field(default_factory=dict)
+    nonce_gaps_filled: list[int] = field(default_factory=list)
 
 
 async def unfinished_invoices(treasurer: Treasurer) -> list[uuid.UUID]:
@@ -46,6 +48,9 @@ async def unfinished_invoices(treasurer: Treasurer) -> list[uuid.UUID]:
 
 async def reconcile(treasurer: Treasurer, *, concurrency: int = 4) -> ReconcileReport:
     report = ReconcileReport()
+    # Gaps first: a payment queued behind a missing nonce can never be mined, however long it waits.
+    fills = await fill_nonce_gaps(treasurer.sessions, treasurer.context.chain)
+    report.nonce_gaps_filled = [fill.nonce for fill in fills]
     invoice_ids = await unfinished_invoices(treasurer)
     report.examined = len(invoice_ids)
     gate = asyncio.Semaphore(concurrency)

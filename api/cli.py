@@ -173,6 +173,8 @@ def payments_reconcile() -> None:
     report = _run(go())
     outcomes = ", ".join(f"{n} {status}" for status, n in sorted(report.outcomes.items())) or "nothing to do"
     console.print(f"examined {report.examined} unfinished invoices: {outcomes}")
+    if report.nonce_gaps_filled:
+        console.print(f"filled nonce gaps: {', '.join(map(str, report.nonce_gaps_filled))}")
     for invoice_id, error in report.errors.items():
         console.print(f"[red]{invoice_id}[/]: {error}")
     if report.errors:

@@ -102,3 +102,27 @@ async def test_reconciler_finishes_a_payment_left_in_flight(settings: Settings) 
             assert (await reconcile(treasurer)).examined == 0
     finally:
         node.stop()
+
+
+async def test_a_nonce_gap_is_filled_and_the_payment_behind_it_goes_through(treasurer) -> None:  # noqa: ANN001
+    from finance.payments.nonce_gaps import find_nonce_gaps
+    from finance.payments.nonces import allocate_nonce
+
+    chain = treasurer.context.chain
+    # An attempt that took a nonce and never reached the chain (refused at broadcast, say).
+    async with treasurer.sessions.begin() as session:
+        lost = await allocate_nonce(
+            session, chain_id=chain.chain_id, address=chain.treasury_address, chain_pending=await chain.pending_nonce()
+        )
+    impatient = treasurer.context.settings.model_copy(update={"receipt_timeout_seconds": 0.5})
+    chain.settings = impatient
+    invoice_id = await treasurer.submit(ACME)
+    stuck = await treasurer.process(invoice_id)
+    assert stuck.status == InvoiceStatus.PAYING  # queued behind the missing nonce
+    assert await find_nonce_gaps(treasurer.sessions, chain) == [lost]
+
+    report = await reconcile(treasurer)
+
+    assert report.nonce_gaps_filled == [lost]
+    assert report.outcomes == {"paid": 1}
+    assert await find_nonce_gaps(treasurer.sessions, chain) == []

@@ -17,6 +17,7 @@ from langgraph.runtime import Runtime
 
 from agents.context import TreasurerContext
 from agents.state import InvoiceState
+from finance.chain.client import TRANSIENT
 from finance.errors import TreasurerError
 
 _FINAL = {"confirmed": "paid", "failed": "failed"}
@@ -41,7 +42,12 @@ async def reserve(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
 def _step(tool_name: str):  # noqa: ANN202
     async def step(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> InvoiceState:
         tool = getattr(runtime.context.payment_tools, tool_name)
-        result = await tool.ainvoke({"payment_id": state["payment_id"]})
+        try:
+            result = await tool.ainvoke({"payment_id": state["payment_id"]})
+        except TRANSIENT as exc:
+            # The node is unreachable even after the retries. The payment is not failed: what is stored
+            # (intent, signed bytes) is resent as-is by the reconciler, never signed a second time.
+            return {"outcome": "in_flight", "reason": f"the chain is unreachable ({type(exc).__name__}); will retry"}
         status = result["status"]
         return {
             "tx_hash": result["tx_hash"],

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 
 from agents.runtime import Treasurer
+from finance.chain.client import TRANSIENT
+from finance.errors import TreasurerError
 from finance.models import Invoice, InvoiceStatus, Payment, PaymentStatus
 from finance.payments.nonce_gaps import fill_nonce_gaps
 
@@ -49,8 +51,13 @@ async def unfinished_invoices(treasurer: Treasurer) -> list[uuid.UUID]:
 async def reconcile(treasurer: Treasurer, *, concurrency: int = 4) -> ReconcileReport:
     report = ReconcileReport()
     # Gaps first: a payment queued behind a missing nonce can never be mined, however long it waits.
-    fills = await fill_nonce_gaps(treasurer.sessions, treasurer.context.chain)
-    report.nonce_gaps_filled = [fill.nonce for fill in fills]
+    try:
+        fills = await fill_nonce_gaps(treasurer.sessions, treasurer.context.chain)
+        report.nonce_gaps_filled = [fill.nonce for fill in fills]
+    except (TreasurerError, *TRANSIENT) as exc:
+        # No gas, node down: report it and still drive the invoices; the next run tries the gap again.
+        log.warning("nonce gaps could not be filled: %s", exc)
+        report.errors["nonce_gaps"] = str(exc)
     invoice_ids = await unfinished_invoices(treasurer)
     report.examined = len(invoice_ids)
     gate = asyncio.Semaphore(concurrency)

@@ -128,3 +128,52 @@ async def test_a_reorg_shallower_than_the_confirmation_depth_never_settles_the_l
             assert len(on_chain) == 1 and on_chain[0].tx_hash == result.tx_hash
     finally:
         node.stop()
+
+
+def _unreachable_for(chain, method: str, failures: int) -> dict:  # noqa: ANN001
+    """Make `method` fail like a dead node for the next `failures` calls (a connection refused)."""
+    import aiohttp
+
+    real = chain._rpc
+    state = {"left": failures, "calls": 0}
+
+    async def flaky(name: str, params: list):  # noqa: ANN202
+        if name == method:
+            state["calls"] += 1
+            if state["left"] > 0:
+                state["left"] -= 1
+                raise aiohttp.ClientConnectionError("connection refused")
+        return await real(name, params)
+
+    chain._rpc = flaky
+    return state
+
+
+async def test_a_flaky_node_is_retried_and_pays_once(treasurer) -> None:  # noqa: ANN001
+    state = _unreachable_for(treasurer.context.chain, "eth_sendRawTransaction", failures=2)
+    result = await treasurer.process(await treasurer.submit(ACME))
+    assert result.status == InvoiceStatus.PAID, result.reason
+    assert state["calls"] == 3
+    payment = await _payment(treasurer, result.invoice_id)
+    async with treasurer.sessions() as session:
+        assert len(await PaymentRepository(session).attempts(payment.id)) == 1
+
+
+async def test_a_dead_node_leaves_the_payment_waiting_and_the_reconciler_sends_the_same_bytes(treasurer) -> None:  # noqa: ANN001
+    from agents.reconciler import reconcile
+
+    chain = treasurer.context.chain
+    state = _unreachable_for(chain, "eth_sendRawTransaction", failures=10**6)
+    result = await treasurer.process(await treasurer.submit(ACME))
+    assert result.status == InvoiceStatus.PAYING and "unreachable" in result.reason
+    payment = await _payment(treasurer, result.invoice_id)
+    assert payment.status == PaymentStatus.SUBMITTED
+    signed_hash = payment.tx_hash
+
+    state["left"] = 0  # the node is back
+    report = await reconcile(treasurer)
+    assert report.outcomes == {"paid": 1}
+    payment = await _payment(treasurer, result.invoice_id)
+    assert payment.status == PaymentStatus.CONFIRMED and payment.tx_hash == signed_hash
+    async with treasurer.sessions() as session:
+        assert len(await PaymentRepository(session).attempts(payment.id)) == 1

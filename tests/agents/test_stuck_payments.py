@@ -126,3 +126,16 @@ async def test_a_nonce_gap_is_filled_and_the_payment_behind_it_goes_through(trea
     assert report.nonce_gaps_filled == [lost]
     assert report.outcomes == {"paid": 1}
     assert await find_nonce_gaps(treasurer.sessions, chain) == []
+
+
+async def test_concurrent_payments_take_distinct_contiguous_nonces(treasurer) -> None:  # noqa: ANN001
+    texts = [
+        ACME.replace("INV-2024-001", f"INV-2024-5{n:02d}").replace("2024-03-05", f"2024-05-{n + 1:02d}")
+        for n in range(8)
+    ]
+    invoice_ids = [await treasurer.submit(t) for t in texts]
+    results = await asyncio.gather(*(treasurer.process(i) for i in invoice_ids))
+    assert [r.status for r in results] == [InvoiceStatus.PAID] * 8
+    async with treasurer.sessions() as session:
+        nonces = sorted(await session.scalars(select(PaymentAttempt.nonce)))
+    assert nonces == list(range(nonces[0], nonces[0] + 8))

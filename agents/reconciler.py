@@ -21,7 +21,7 @@ from agents.runtime import Treasurer
 from finance.chain.client import TRANSIENT
 from finance.errors import TreasurerError
 from finance.models import Invoice, InvoiceStatus, Payment, PaymentStatus
-from finance.payments.nonce_gaps import fill_nonce_gaps
+from finance.payments.nonce_gaps import unblock_nonces
 
 log = logging.getLogger("treasurer.reconciler")
 
@@ -52,7 +52,7 @@ async def reconcile(treasurer: Treasurer, *, concurrency: int = 4) -> ReconcileR
     report = ReconcileReport()
     # Gaps first: a payment queued behind a missing nonce can never be mined, however long it waits.
     try:
-        fills = await fill_nonce_gaps(treasurer.sessions, treasurer.context.chain)
+        fills = await unblock_nonces(treasurer.sessions, treasurer.context.chain)
         report.nonce_gaps_filled = [fill.nonce for fill in fills]
     except (TreasurerError, *TRANSIENT) as exc:
         # No gas, node down: report it and still drive the invoices; the next run tries the gap again.

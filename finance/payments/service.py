@@ -24,6 +24,7 @@ from finance.chain.client import ChainClient, Receipt
 from finance.decisions import DecisionLog
 from finance.errors import NotFound, PaymentRejected, TreasurerError
 from finance.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus, Vendor, utcnow
+from finance.payments.nonce_gaps import unblock_nonces
 from finance.payments.nonces import allocate_nonce
 from finance.payments.repository import PaymentRepository
 from finance.payouts import hold_reason
@@ -215,7 +216,12 @@ class PaymentService:
                     return await self._conclude(payment_id, attempt.tx_hash, receipt, payee, amount)
             newest = attempts[-1]
             if _age_seconds(newest.created_at) >= self.chain.settings.stuck_after_seconds:
-                await self.replace_stuck(payment_id)
+                if newest.nonce > await self.chain.pending_nonce():
+                    # Queued behind a lower nonce the node lacks (a worker died holding it): fees cannot
+                    # help; sending the stored attempt or filling the gap does.
+                    await unblock_nonces(self.sessions, self.chain)
+                else:
+                    await self.replace_stuck(payment_id)
             if loop.time() >= deadline:
                 return PaymentOutcome(
                     payment_id, PaymentStatus.SUBMITTED, newest.tx_hash, "awaiting confirmation on chain"

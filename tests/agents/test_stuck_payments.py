@@ -139,3 +139,29 @@ async def test_concurrent_payments_take_distinct_contiguous_nonces(treasurer) ->
     async with treasurer.sessions() as session:
         nonces = sorted(await session.scalars(select(PaymentAttempt.nonce)))
     assert nonces == list(range(nonces[0], nonces[0] + 8))
+
+
+async def test_a_payment_queued_behind_a_dead_workers_signed_attempt_unblocks_itself(treasurer) -> None:  # noqa: ANN001
+    from finance.payments.service import PaymentService
+    from finance.vendors import VendorRepository
+
+    chain, token = treasurer.context.chain, treasurer.context.token
+    # A worker reserved and signed invoice A, then died before broadcasting: its nonce is held, unsent.
+    first = await treasurer.submit(ACME)
+    async with treasurer.sessions() as session:
+        acme = await VendorRepository(session).by_name("ACME Hosting GmbH")
+    service = PaymentService(treasurer.sessions, chain, token)
+    payment_a = await service.reserve(invoice_id=first, vendor_id=acme.id, amount_units=10**6, dedupe_key="dead:a")
+    assert (await service.sign(payment_a)).status == PaymentStatus.SUBMITTED
+
+    chain.settings = treasurer.context.settings.model_copy(update={"stuck_after_seconds": 0.3})
+    later = ACME.replace("INV-2024-001", "INV-2024-900").replace("2024-03-05", "2024-09-09")
+    result = await treasurer.process(await treasurer.submit(later))
+
+    assert result.status == InvoiceStatus.PAID, result.reason  # it sent A's stored bytes instead of bidding up
+    async with treasurer.sessions() as session:
+        attempts = list(await session.scalars(select(PaymentAttempt).order_by(PaymentAttempt.nonce)))
+    assert [a.attempt_no for a in attempts] == [1, 1]  # no fee-bumped replacements were needed
+    assert await service.confirm(payment_a) is not None
+    async with treasurer.sessions() as session:
+        assert (await session.get(Payment, payment_a)).status == PaymentStatus.CONFIRMED

@@ -1,0 +1,1 @@
+"""Fault-injection helpers run as child processes by the crash-recovery tests."""

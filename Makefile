@@ -38,6 +38,7 @@ test: venv anvil
 bench: venv anvil
 	$(BIN)/python bench/extraction.py
 	$(BIN)/python bench/policy.py
+	$(BIN)/python bench/payments.py
 	$(BIN)/python bench/spine.py
 
 # Regenerate the pinned lock after changing dependencies in pyproject.toml.

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import sys
 import time
 from collections import Counter, defaultdict
@@ -31,12 +30,11 @@ from statistics import median
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import event, func, select  # noqa: E402
 from web3 import AsyncHTTPProvider  # noqa: E402
 
 from agents.runtime import open_treasurer  # noqa: E402
-from bench.spine import PAYEE, PG_ADMIN_URL, _amount_units, _database, raw_transfers  # noqa: E402
+from bench.spine import PAYEE, PG_ADMIN_URL, _amount_units, bench_database, bench_settings, raw_transfers  # noqa: E402
 from finance.chain.anvil import start_anvil  # noqa: E402
 from finance.invoices import InvoiceRepository  # noqa: E402
 from finance.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus  # noqa: E402
@@ -185,17 +183,9 @@ async def main() -> None:
     databases: list[str] = []
 
     async def fresh_settings() -> Settings:
-        name, url = await _database(admin)
+        name, url = await bench_database(admin)
         databases.append(name)
-        return Settings(
-            _env_file=None,
-            environment="test",
-            database_url=url,
-            chain_rpc_url=node.url,
-            chain_id=31337,
-            wallet_private_key=SecretStr("0x" + secrets.token_hex(32)),
-            jwt_secret=SecretStr(secrets.token_urlsafe(32)),
-        )
+        return bench_settings(url, node.url)
 
     raw: dict[int, tuple[float, int]] = {}
     raw_rpc: dict[int, float] = {}

@@ -150,7 +150,22 @@ async def idiomatic_web3_transfers(settings: Settings, transfers: int, concurren
         return transfers / (time.perf_counter() - started)
 
 
-async def _database(admin: psycopg.Connection) -> tuple[str, str]:
+def bench_settings(database_url: str, rpc_url: str, **overrides) -> Settings:  # noqa: ANN003
+    """A treasurer on a benchmark's own database and anvil, with a fresh wallet so no phase inherits
+    another's nonces or balances."""
+    return Settings(
+        _env_file=None,
+        environment="test",
+        database_url=database_url,
+        chain_rpc_url=rpc_url,
+        chain_id=31337,
+        wallet_private_key=SecretStr("0x" + secrets.token_hex(32)),
+        jwt_secret=SecretStr(secrets.token_urlsafe(32)),
+        **overrides,
+    )
+
+
+async def bench_database(admin: psycopg.Connection) -> tuple[str, str]:
     name = f"treasurer_bench_{uuid.uuid4().hex[:8]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     url = f"{PG_ADMIN_URL.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
@@ -170,24 +185,15 @@ async def main() -> None:
     try:
 
         def settings_for(url: str) -> Settings:
-            return Settings(
-                _env_file=None,
-                environment="test",
-                database_url=url,
-                chain_rpc_url=node.url,
-                chain_id=31337,
-                wallet_private_key=SecretStr("0x" + secrets.token_hex(32)),
-                jwt_secret=SecretStr(secrets.token_urlsafe(32)),
-                invoice_limit=10_000,
-            )
+            return bench_settings(url, node.url, invoice_limit=10_000)
 
-        name, url = await _database(admin)
+        name, url = await bench_database(admin)
         databases.append(name)
         raw_rate, raw_gas = await raw_transfers(settings_for(url), args.invoices, args.concurrency)
-        name, url = await _database(admin)
+        name, url = await bench_database(admin)
         databases.append(name)
         idiomatic_rate = await idiomatic_web3_transfers(settings_for(url), args.invoices, args.concurrency)
-        name, url = await _database(admin)
+        name, url = await bench_database(admin)
         databases.append(name)
         spine_rate, spine_gas = await spine(settings_for(url), args.invoices, args.concurrency)
     finally:

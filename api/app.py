@@ -10,6 +10,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agents.extraction.pdf import MAX_UPLOAD_BYTES
@@ -19,6 +20,7 @@ from api.invoices.endpoints import router as invoices_router
 from api.policies.endpoints import router as policies_router
 from api.treasury.endpoints import router as treasury_router
 from api.vendors.endpoints import router as vendors_router
+from finance.chain.client import TRANSIENT
 from finance.errors import TreasurerError
 from finance.settings import Settings, get_settings
 
@@ -65,6 +67,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(TreasurerError)
     async def _treasurer_error(_request: Request, exc: TreasurerError) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.message, "code": exc.code})
+
+    async def _unreachable(_request: Request, exc: Exception) -> JSONResponse:
+        # Nothing was decided on missing data: what is stored stays stored, and the reconciler or a retry
+        # finishes it. The client learns it may retry; it never sees a half-made decision.
+        return JSONResponse(
+            status_code=503,
+            headers={"Retry-After": "10"},
+            content={
+                "detail": f"a dependency (chain node or database) is unreachable ({type(exc).__name__}); "
+                "anything already submitted is kept and will be processed",
+                "code": "unavailable",
+            },
+        )
+
+    for transient in (*TRANSIENT, OperationalError, InterfaceError):
+        app.add_exception_handler(transient, _unreachable)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -95,3 +95,27 @@ async def _assert_no_invoices(client: httpx.AsyncClient) -> None:
     treasurer = client._transport.app.state.treasurer  # noqa: SLF001
     async with treasurer.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Invoice)) == 0
+
+
+async def test_an_unreachable_chain_is_503_and_the_invoice_is_kept(client: httpx.AsyncClient) -> None:
+    import aiohttp
+
+    from finance.models import Invoice
+
+    treasurer = client._transport.app.state.treasurer  # noqa: SLF001
+    chain = treasurer.context.chain
+    real = chain._rpc, chain._raw_quantity
+
+    async def down(method: str, params: list):  # noqa: ANN202
+        raise aiohttp.ClientConnectionError("connection refused")
+
+    # The node is gone before the policy could read the balance: nothing may be decided without it.
+    chain._rpc = chain._raw_quantity = down
+    try:
+        response = await client.post("/api/process-invoice", json={"raw_text": SAMPLES["01-acme-hosting.txt"]})
+    finally:
+        chain._rpc, chain._raw_quantity = real
+    assert response.status_code == 503 and response.headers["retry-after"] == "10"
+    assert "unreachable" in response.json()["detail"]
+    async with treasurer.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Invoice)) == 1

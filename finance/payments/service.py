@@ -338,6 +338,8 @@ class PaymentService:
                     attempt.status = AttemptStatus.REPLACED  # its nonce went to the failed one
             payment.status = PaymentStatus.FAILED
             payment.failure_reason = reason
+            # Nothing was paid, so the bill may be paid by a later, corrected submission: free its key.
+            payment.dedupe_key = f"{payment.dedupe_key}#failed:{payment.id}"
             await DecisionLog(session).append(
                 invoice_id=payment.invoice_id,
                 step="pay",

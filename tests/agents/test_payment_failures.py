@@ -64,3 +64,19 @@ async def test_insufficient_token_balance_is_refused_before_broadcast(treasurer)
         assert await PaymentRepository(session).attempts(payment_id) == []
         assert await PaymentRepository(session).reserved_units(token.address) == 0
         assert (await DecisionLog(session).latest(invoice_id, "pay")).outcome == "failed"
+
+
+async def test_a_failed_bill_can_be_paid_by_a_later_submission(treasurer, monkeypatch) -> None:  # noqa: ANN001
+    chain = treasurer.context.chain
+    real = chain.estimate_transfer_gas
+
+    async def starved_gas(*_args) -> int:  # noqa: ANN002
+        return 22_000
+
+    monkeypatch.setattr(chain, "estimate_transfer_gas", starved_gas)
+    failed = await treasurer.process(await treasurer.submit(SAMPLES["01-acme-hosting.txt"]))
+    assert failed.status == InvoiceStatus.FAILED
+
+    monkeypatch.setattr(chain, "estimate_transfer_gas", real)
+    again = await treasurer.process(await treasurer.submit(SAMPLES["01-acme-hosting.txt"]))
+    assert again.status == InvoiceStatus.PAID, again.reason

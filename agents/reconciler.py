@@ -14,13 +14,14 @@ import logging
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import or_, select
 
 from agents.runtime import Treasurer
 from finance.chain.client import TRANSIENT
 from finance.errors import TreasurerError
-from finance.models import Invoice, InvoiceStatus, Payment, PaymentStatus
+from finance.models import Invoice, InvoiceStatus, Payment, PaymentStatus, utcnow
 from finance.payments.nonce_gaps import unblock_nonces
 
 log = logging.getLogger("treasurer.reconciler")
@@ -37,18 +38,24 @@ class ReconcileReport:
     nonce_gaps_filled: list[int] = field(default_factory=list)
 
 
-async def unfinished_invoices(treasurer: Treasurer) -> list[uuid.UUID]:
+async def unfinished_invoices(treasurer: Treasurer, *, idle_seconds: float = 0) -> list[uuid.UUID]:
     async with treasurer.sessions() as session:
         rows = await session.scalars(
             select(Invoice.id)
             .outerjoin(Payment, Payment.invoice_id == Invoice.id)
-            .where(or_(Invoice.status.in_(_UNFINISHED_INVOICES), Payment.status.in_(_IN_FLIGHT)))
+            .where(
+                or_(Invoice.status.in_(_UNFINISHED_INVOICES), Payment.status.in_(_IN_FLIGHT)),
+                Invoice.updated_at <= utcnow() - timedelta(seconds=idle_seconds),
+            )
             .order_by(Invoice.created_at)
         )
         return list(dict.fromkeys(rows))
 
 
-async def reconcile(treasurer: Treasurer, *, concurrency: int = 4) -> ReconcileReport:
+async def reconcile(treasurer: Treasurer, *, concurrency: int = 4, idle_seconds: float = 0) -> ReconcileReport:
+    """`idle_seconds`: leave alone invoices touched more recently than this, which a live worker or API
+    request may still be processing. Racing it would be safe (every step is idempotent) but would
+    write its decisions twice."""
     report = ReconcileReport()
     # Gaps first: a payment queued behind a missing nonce can never be mined, however long it waits.
     try:
@@ -58,7 +65,7 @@ async def reconcile(treasurer: Treasurer, *, concurrency: int = 4) -> ReconcileR
         # No gas, node down: report it and still drive the invoices; the next run tries the gap again.
         log.warning("nonce gaps could not be filled: %s", exc)
         report.errors["nonce_gaps"] = str(exc)
-    invoice_ids = await unfinished_invoices(treasurer)
+    invoice_ids = await unfinished_invoices(treasurer, idle_seconds=idle_seconds)
     report.examined = len(invoice_ids)
     gate = asyncio.Semaphore(concurrency)
 

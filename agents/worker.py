@@ -73,13 +73,15 @@ async def run_worker(
     try:
         async with open_treasurer(settings) as treasurer:
             await _ensure_queue(treasurer, intake)
-            # Payments a dead worker left in flight are finished before new work is taken.
-            await reconcile(treasurer)
+            # Payments a dead worker left in flight are finished before new work is taken. Invoices touched
+            # within the last receipt timeout may belong to a live worker and are left to the next round.
+            idle = settings.receipt_timeout_seconds + settings.stuck_after_seconds
+            await reconcile(treasurer, idle_seconds=idle)
             next_reconcile = loop.time() + settings.reconcile_interval_seconds
             log.info("worker %s started", consumer)
             while not stop.is_set() and (max_invoices is None or processed < max_invoices):
                 if loop.time() >= next_reconcile:
-                    await reconcile(treasurer)
+                    await reconcile(treasurer, idle_seconds=idle)
                     next_reconcile = loop.time() + settings.reconcile_interval_seconds
                 try:
                     entries = await intake.read(consumer, count=8, block_ms=500)

@@ -165,3 +165,15 @@ async def test_a_payment_queued_behind_a_dead_workers_signed_attempt_unblocks_it
     assert await service.confirm(payment_a) is not None
     async with treasurer.sessions() as session:
         assert (await session.get(Payment, payment_a)).status == PaymentStatus.CONFIRMED
+
+
+async def test_the_scheduled_reconciler_leaves_recently_touched_invoices_to_their_worker(treasurer) -> None:  # noqa: ANN001
+    from finance.models import Invoice
+
+    invoice_id = await treasurer.submit(ACME)
+    async with treasurer.sessions.begin() as session:
+        (await session.get(Invoice, invoice_id)).status = InvoiceStatus.PROCESSING  # a live worker has it
+
+    assert (await reconcile(treasurer, idle_seconds=300)).examined == 0
+    report = await reconcile(treasurer)  # on demand: everything, now
+    assert report.examined == 1 and report.outcomes == {"paid": 1}

@@ -6,10 +6,12 @@ per-invoice limit) as version 1, so there is always exactly one version to evalu
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from finance.models import PolicyVersion
 from finance.policy_store import PolicyConflict, PolicyStore
 from finance.settings import Settings
 from policies.defaults import starter_policy
@@ -43,15 +45,24 @@ async def ensure_active_policy(sessions: async_sessionmaker[AsyncSession], setti
         return await load_active_policy(session)
 
 
+# Published versions never change, so a document validated once per version can be reused by every
+# evaluation (validating a policy costs far more than evaluating it).
+_PARSED: dict[tuple[uuid.UUID, int], PolicyDocument] = {}
+
+
+def _parsed(row: PolicyVersion) -> ActivePolicy:
+    key = (row.id, row.version)
+    document = _PARSED.get(key)
+    if document is None:
+        document = _PARSED[key] = PolicyDocument.model_validate(row.document)
+    return ActivePolicy(version=row.version, document=document)
+
+
 async def load_active_policy(session: AsyncSession) -> ActivePolicy | None:
     row = await PolicyStore(session).active()
-    if row is None:
-        return None
-    return ActivePolicy(version=row.version, document=PolicyDocument.model_validate(row.document))
+    return _parsed(row) if row is not None else None
 
 
 async def load_policy_version(session: AsyncSession, version: int) -> ActivePolicy | None:
     row = await PolicyStore(session).by_version(version)
-    if row is None:
-        return None
-    return ActivePolicy(version=row.version, document=PolicyDocument.model_validate(row.document))
+    return _parsed(row) if row is not None else None

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from finance.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus
+from finance.spend import sum_units
 
 _LIVE_ATTEMPTS = (AttemptStatus.SIGNED, AttemptStatus.BROADCAST, AttemptStatus.MINED)
 
@@ -54,11 +55,10 @@ class PaymentRepository:
 
     async def reserved_units(self, token_address: str) -> int:
         """Money promised to payments still in flight: not spendable, even though it is still in the wallet."""
-        amounts = await self.session.scalars(
+        return await sum_units(
+            self.session,
             select(Payment.amount_units).where(
                 Payment.token_address == token_address,
                 Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.SUBMITTED)),
-            )
+            ),
         )
-        # Summed in Python: SQLite stores these as text, and a SQL SUM there would go through a float.
-        return sum(amounts)

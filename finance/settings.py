@@ -80,7 +80,6 @@ class Settings(BaseSettings):
     # than the window, the configured baseline is used when it is higher.
     runway_window_days: int = Field(default=90, ge=7, le=730)
     baseline_monthly_burn: Decimal = Field(default=Decimal("25000"), ge=0)
-    max_invoice_bytes: int = 1_000_000
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

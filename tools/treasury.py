@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel
@@ -93,7 +92,3 @@ def build_treasury_tools(
             description="Whether a vendor name matches exactly one registered, active vendor.",
         ),
     )
-
-
-def spendable_decimal(balance: Balance, token: TokenInfo) -> Decimal:
-    return from_base_units(balance.spendable_units, token.decimals)

@@ -262,13 +262,9 @@ class ChainClient:
         deadline = loop.time() + self.settings.receipt_timeout_seconds
         delay = 0.005
         while True:
-            receipt = await self.receipt(tx_hash)
+            receipt = await self.confirmed_receipt(tx_hash)
             if receipt is not None:
-                # A receipt is one confirmation by itself; only deeper requirements need the chain head.
-                if self.settings.confirmations == 1:
-                    return receipt
-                if await self.block_number() - receipt.block_number + 1 >= self.settings.confirmations:
-                    return receipt
+                return receipt
             if loop.time() >= deadline:
                 return None
             await asyncio.sleep(delay)

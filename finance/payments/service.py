@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from finance.chain.client import ChainClient, Receipt
+from finance.chain.client import ChainClient, Receipt, SignedTransfer
 from finance.decisions import DecisionLog
 from finance.errors import NotFound, PaymentRejected, TreasurerError
 from finance.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus, Vendor, utcnow
@@ -149,20 +149,7 @@ class PaymentService:
                     max_fee=max_fee,
                     priority_fee=priority,
                 )
-                session.add(
-                    PaymentAttempt(
-                        payment_id=payment.id,
-                        attempt_no=1,
-                        from_address=self.chain.treasury_address,
-                        nonce=nonce,
-                        tx_hash=signed.tx_hash,
-                        raw_tx=signed.raw_tx,
-                        gas_limit=gas,
-                        max_fee_per_gas=max_fee,
-                        max_priority_fee_per_gas=priority,
-                        status=AttemptStatus.SIGNED,
-                    )
-                )
+                session.add(_signed_attempt(payment.id, 1, self.chain.treasury_address, signed))
                 payment.status = PaymentStatus.SUBMITTED
                 payment.tx_hash = signed.tx_hash
                 return _outcome(payment)
@@ -256,20 +243,7 @@ class PaymentService:
                 max_fee=max_fee,
                 priority_fee=priority,
             )
-            session.add(
-                PaymentAttempt(
-                    payment_id=payment.id,
-                    attempt_no=newest.attempt_no + 1,
-                    from_address=newest.from_address,
-                    nonce=newest.nonce,
-                    tx_hash=signed.tx_hash,
-                    raw_tx=signed.raw_tx,
-                    gas_limit=newest.gas_limit,
-                    max_fee_per_gas=max_fee,
-                    max_priority_fee_per_gas=priority,
-                    status=AttemptStatus.SIGNED,
-                )
-            )
+            session.add(_signed_attempt(payment.id, newest.attempt_no + 1, newest.from_address, signed))
             payment.tx_hash = signed.tx_hash
         # Stored first, sent second, like every attempt.
         return await self.broadcast(payment_id)
@@ -364,6 +338,23 @@ class PaymentService:
         if payment is None:
             raise NotFound(f"no payment {payment_id}")
         return payment
+
+
+def _signed_attempt(
+    payment_id: uuid.UUID, attempt_no: int, from_address: str, signed: SignedTransfer
+) -> PaymentAttempt:
+    return PaymentAttempt(
+        payment_id=payment_id,
+        attempt_no=attempt_no,
+        from_address=from_address,
+        nonce=signed.nonce,
+        tx_hash=signed.tx_hash,
+        raw_tx=signed.raw_tx,
+        gas_limit=signed.gas_limit,
+        max_fee_per_gas=signed.max_fee_per_gas,
+        max_priority_fee_per_gas=signed.max_priority_fee_per_gas,
+        status=AttemptStatus.SIGNED,
+    )
 
 
 def _bump(fee: int, percent: Decimal) -> int:

@@ -40,6 +40,7 @@ bench: venv anvil
 	$(BIN)/python bench/policy.py
 	$(BIN)/python bench/payments.py
 	$(BIN)/python bench/spine.py
+	$(BIN)/python bench/approvals.py
 
 # Regenerate the pinned lock after changing dependencies in pyproject.toml.
 lock:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agents.approvals.dispatch import ApprovalDispatch
 from agents.extraction.service import InvoiceExtractor
 from finance.chain.client import ChainClient
 from finance.payments.service import TokenInfo
@@ -23,3 +24,4 @@ class TreasurerContext:
     extractor: InvoiceExtractor
     payment_tools: PaymentTools
     treasury_tools: TreasuryTools
+    approvals: ApprovalDispatch

@@ -13,7 +13,9 @@ class InvoiceState(TypedDict, total=False):
     amount_units: int | None
     dedupe_key: str | None
     action: str  # the policy's answer: allow | require_approval | block
-    outcome: str  # paid | blocked | pending_approval | failed | in_flight
+    outcome: str | None  # paid | blocked | pending_approval | failed | in_flight | rejected | expired | cancelled
     reason: str
     payment_id: str | None
     tx_hash: str | None
+    approval_request_id: str | None
+    approval_status: str | None  # pending | approved | rejected | expired | cancelled

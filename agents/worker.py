@@ -16,12 +16,14 @@ import socket
 from redis.asyncio import Redis
 from sqlalchemy import select
 
+from agents.approvals.scheduler import tick
 from agents.reconciler import reconcile
 from agents.runtime import Treasurer, open_treasurer
+from finance.approvals.queue import ApprovalQueue
 from finance.errors import ChainMisconfigured
-from finance.intake import InvoiceIntake, QueueLost
-from finance.models import Invoice, InvoiceStatus
+from finance.models import Invoice, InvoiceStatus, utcnow
 from finance.settings import Settings
+from finance.streams import InvoiceIntake, QueueLost, StreamEntry, read_streams
 
 log = logging.getLogger("treasurer.worker")
 _UNFINISHED = (InvoiceStatus.RECEIVED, InvoiceStatus.PROCESSING, InvoiceStatus.PAYING)
@@ -43,6 +45,15 @@ async def _ensure_queue(treasurer: Treasurer, intake: InvoiceIntake) -> None:
         requeued = await requeue_unfinished(treasurer, intake)
         log.warning(
             "intake queue %s was missing; %d unfinished invoices requeued from PostgreSQL", intake.stream, requeued
+        )
+    queue: ApprovalQueue = treasurer.approval_queue
+    if await queue.ensure_groups():
+        rebuilt = await queue.rebuild(treasurer.sessions, utcnow())
+        log.warning(
+            "approval queues were missing; rebuilt from PostgreSQL: %d mails, %d resumes, %d timers",
+            rebuilt.notifications,
+            rebuilt.resumes,
+            rebuilt.timers,
         )
 
 
@@ -70,6 +81,7 @@ async def run_worker(
     redis = Redis.from_url(settings.redis_url)
     intake = InvoiceIntake(redis, settings.intake_stream, settings.worker_group)
     processed = 0
+    tick_every = min(settings.approval_tick_seconds, settings.reconcile_interval_seconds)
     try:
         async with open_treasurer(settings) as treasurer:
             await _ensure_queue(treasurer, intake)
@@ -78,18 +90,28 @@ async def run_worker(
             idle = settings.receipt_timeout_seconds + settings.stuck_after_seconds
             await reconcile(treasurer, idle_seconds=idle)
             next_reconcile = loop.time() + settings.reconcile_interval_seconds
+            next_tick = loop.time()
+            streams = {s.stream: s for s in (intake, *treasurer.approval_queue.streams)}
             log.info("worker %s started", consumer)
             while not stop.is_set() and (max_invoices is None or processed < max_invoices):
                 if loop.time() >= next_reconcile:
                     await reconcile(treasurer, idle_seconds=idle)
                     next_reconcile = loop.time() + settings.reconcile_interval_seconds
+                if loop.time() >= next_tick:
+                    await tick(treasurer.sessions, treasurer.approvals, treasurer.approval_queue)
+                    next_tick = loop.time() + tick_every
                 try:
-                    entries = await intake.read(consumer, count=8, block_ms=500)
+                    entries = await read_streams(list(streams.values()), consumer, count=8, block_ms=500)
                 except QueueLost:
                     await _ensure_queue(treasurer, intake)
                     continue
+                # The same id twice in one batch (a requeue beside the original entry) is handled once:
+                # two concurrent runs of one thread would only race each other to the same result.
+                batches: dict[tuple[str, object], list[StreamEntry]] = {}
+                for entry in entries:
+                    batches.setdefault((entry.stream, entry.item_id), []).append(entry)
                 results = await asyncio.gather(
-                    *(_handle(treasurer, intake, e) for e in entries), return_exceptions=False
+                    *(_handle(treasurer, streams[stream], same) for (stream, _), same in batches.items())
                 )
                 processed += sum(results)
     finally:
@@ -97,13 +119,30 @@ async def run_worker(
     return processed
 
 
-async def _handle(treasurer: Treasurer, intake: InvoiceIntake, entry) -> int:  # noqa: ANN001
+async def _handle(treasurer: Treasurer, stream, same: list[StreamEntry]) -> int:  # noqa: ANN001
+    """Handle one id (carried by one or more entries). Returns how many invoices it finished (for `max_invoices`)."""
+    queue = treasurer.approval_queue
+    entry = same[0]
     try:
-        result = await treasurer.process(entry.invoice_id)
+        if stream is queue.notify:
+            outcome = await treasurer.mailer.send(entry.item_id)
+            log.info("approval mail %s: %s", entry.item_id, outcome)
+            done = 0
+        elif stream is queue.ready:
+            result = await treasurer.resume_approval(entry.item_id)
+            if result is not None:
+                log.info("approval %s resumed: invoice %s -> %s", entry.item_id, result.invoice_id, result.status.value)
+            done = 0
+        else:
+            result = await treasurer.process(entry.item_id)
+            log.info("invoice %s -> %s", entry.item_id, result.status.value)
+            done = 1
     except Exception:  # noqa: BLE001 - left unacknowledged: it is retried, then dead-lettered
-        log.exception("invoice %s failed in the worker; it will be retried", entry.invoice_id)
+        log.exception(
+            "%s entry %s (%s) failed in the worker; it will be retried", stream.stream, entry.entry_id, entry.item_id
+        )
         return 0
     # Acknowledge only now: the outcome is committed in PostgreSQL.
-    await intake.ack(entry.entry_id)
-    log.info("invoice %s -> %s", entry.invoice_id, result.status.value)
-    return 1
+    for handled in same:
+        await stream.ack(handled.entry_id)
+    return done

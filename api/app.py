@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,11 +15,15 @@ from redis.asyncio import Redis
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agents.approvals.scheduler import tick
 from agents.extraction.pdf import MAX_UPLOAD_BYTES
 from agents.runtime import open_treasurer
+from api.approvals.endpoints import router as approvals_router
+from api.approvals.pages import router as approval_pages_router
 from api.health.endpoints import router as health_router
 from api.invoices.endpoints import router as invoices_router
 from api.policies.endpoints import router as policies_router
+from api.tokens import AccessTokens
 from api.treasury.endpoints import router as treasury_router
 from api.vendors.endpoints import router as vendors_router
 from finance.chain.client import TRANSIENT
@@ -34,11 +40,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.access_tokens = AccessTokens(settings.jwt_secret)
         app.state.redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         try:
             async with open_treasurer(settings) as treasurer:
                 app.state.treasurer = treasurer
-                yield
+                # The embedded default has no worker: this process keeps the approval timers itself.
+                scheduler = asyncio.create_task(_embedded_scheduler(treasurer)) if settings.embedded_chain else None
+                try:
+                    yield
+                finally:
+                    if scheduler is not None:
+                        scheduler.cancel()
+                        await asyncio.gather(scheduler, return_exceptions=True)
         finally:
             await app.state.redis.aclose()
 
@@ -53,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(policies_router)
     app.include_router(vendors_router)
     app.include_router(treasury_router)
+    app.include_router(approvals_router)
+    app.include_router(approval_pages_router)
 
     @app.middleware("http")
     async def _limit_body(request: Request, call_next):  # noqa: ANN001, ANN202
@@ -110,6 +126,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     return app
+
+
+async def _embedded_scheduler(treasurer) -> None:  # noqa: ANN001
+    log = logging.getLogger("treasurer.approvals.scheduler")
+    while True:
+        try:
+            await tick(treasurer.sessions, treasurer.approvals, None)
+        except Exception:  # noqa: BLE001 - the next tick tries again; nothing is lost, PostgreSQL holds it all
+            log.exception("approval scheduler tick failed")
+        await asyncio.sleep(treasurer.context.settings.approval_tick_seconds)
 
 
 def _jsonable(errors: list[dict]) -> list[dict]:

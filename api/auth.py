@@ -1,5 +1,8 @@
-"""Who is calling, and may they. Every ops endpoint declares the roles it needs:
-401 when no valid credential is presented, 403 when the caller lacks the role."""
+"""Who is calling, and may they. Every protected endpoint declares the roles it needs:
+401 when no valid credential is presented, 403 when the caller lacks the role.
+
+Two credentials are accepted: API keys for service accounts (`treasurer apikeys create`) and JWT access
+tokens for people (see `api.tokens`)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from agents.runtime import Treasurer
+from api.tokens import AccessTokens, looks_like_jwt
 from finance.api_keys import Principal, principal_for_key
 from finance.errors import TreasurerError
 
@@ -24,7 +28,7 @@ class Forbidden(TreasurerError):
     code = "forbidden"
 
 
-_bearer = HTTPBearer(auto_error=False, description="An API key (`treasurer apikeys create`).")
+_bearer = HTTPBearer(auto_error=False, description="An access token (JWT) or an API key (`treasurer apikeys create`).")
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
@@ -35,7 +39,13 @@ async def current_principal(
 ) -> Principal:
     key = bearer.credentials if bearer else api_key
     if not key:
-        raise NotAuthenticated("send an API key as `Authorization: Bearer <key>` or `X-API-Key`")
+        raise NotAuthenticated("send an access token or API key as `Authorization: Bearer <credential>`")
+    if looks_like_jwt(key):
+        tokens: AccessTokens = request.app.state.access_tokens
+        principal = tokens.principal(key)
+        if principal is None:
+            raise NotAuthenticated("the access token is expired, forged or malformed")
+        return principal
     treasurer: Treasurer = request.app.state.treasurer
     async with treasurer.sessions() as session:
         principal = await principal_for_key(session, key)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,9 +9,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from api.commands.approvals import approvals_app
 from api.commands.decisions import register as register_decision_commands
 from api.commands.extraction import register as register_extraction_commands
-from finance.errors import TreasurerError
+from api.commands.running import run_command
 from finance.settings import get_settings
 
 app = typer.Typer(
@@ -28,17 +28,13 @@ app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(chain_app, name="chain")
 app.add_typer(vendors_app, name="vendors")
 app.add_typer(db_app, name="db")
+app.add_typer(approvals_app, name="approvals")
 console = Console()
 register_extraction_commands(app)
 register_decision_commands(app)
 
 
-def _run(coro) -> object:  # noqa: ANN001
-    try:
-        return asyncio.run(coro)
-    except TreasurerError as exc:
-        console.print(f"[red]error:[/] {exc.message}")
-        raise typer.Exit(code=1) from exc
+_run = run_command
 
 
 @app.command()
@@ -77,9 +73,12 @@ def worker(
     name: Annotated[str | None, typer.Option(help="Consumer name in the group (default: host and pid).")] = None,
     max_invoices: Annotated[int | None, typer.Option(help="Stop after this many invoices (for tests).")] = None,
 ) -> None:
-    """Process invoices submitted for asynchronous handling (a Redis Stream consumer group)."""
+    """Process queued invoices, send approval mails and resume approved invoices (Redis Stream consumer groups)."""
+    import logging
+
     from agents.worker import run_worker
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     _run(run_worker(get_settings(), consumer=name, max_invoices=max_invoices))
 
 
@@ -192,3 +191,7 @@ def db_upgrade(revision: str = "head") -> None:
 
 def main() -> None:  # pragma: no cover - console script shim
     sys.exit(app())
+
+
+if __name__ == "__main__":  # `python -m api.cli ...`, as the tests start workers
+    main()

@@ -24,6 +24,7 @@ from finance.settings import EMBEDDED, Settings
 from finance.vendors import VendorRepository
 from tools.treasury import treasury_runway
 
+DEMO_SUBMITTER = "cfo@example.com"
 _STYLE = {"paid": "green", "pending_approval": "yellow", "blocked": "red", "failed": "red", "paying": "cyan"}
 
 
@@ -51,11 +52,13 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
         chain_id=None,
         wallet_private_key=None,
         wallet_keystore_path=None,
+        outbox_dir=workdir / "outbox",
     )
     console.print(f"[bold]Treasurer demo[/] - database {workdir / 'demo.db'}, in-process EVM")
     await upgrade_async(settings.database_url)
     rows = []
-    async with open_treasurer(settings, bootstrap_chain=True) as treasurer:
+    mail_lines: list[str] = []
+    async with open_treasurer(settings, bootstrap_chain=True, mail_echo=mail_lines.append) as treasurer:
         token = treasurer.context.token
         console.print(
             f"stablecoin {token.symbol} ({token.decimals} decimals) at {token.address}, "
@@ -74,7 +77,8 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
         )
 
         for name, text in sample_invoices():
-            invoice_id = await treasurer.submit(text, submitted_by="demo")
+            # Submitted by the CFO, who therefore cannot approve them: the controller is asked.
+            invoice_id = await treasurer.submit(text, submitted_by=DEMO_SUBMITTER)
             result = await treasurer.process(invoice_id)
             async with treasurer.sessions() as session:
                 invoice = await InvoiceRepository(session).get(invoice_id)
@@ -92,6 +96,7 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
                     "decision": result.status.value,
                     "reason": result.reason or "",
                     "tx_hash": result.tx_hash or "",
+                    "invoice_id": invoice_id,
                 }
             )
 
@@ -99,6 +104,7 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
         for row in rows:
             if row["tx_hash"]:
                 console.print(f"  {row['invoice']}: tx {row['tx_hash']}")
+        await _approve_pending(treasurer, rows, mail_lines, settings.outbox_dir, console)
         runway = await treasury_runway(treasurer.sessions, treasurer.context.chain, token, settings)
 
         def money(units: int) -> str:
@@ -116,6 +122,30 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
             f"awaiting approval)"
         )
     return rows
+
+
+async def _approve_pending(treasurer, rows: list[dict], mail_lines: list[str], outbox: Path, console: Console) -> None:  # noqa: ANN001
+    """Show the approval mail the demo wrote, then act as the approver clicking Approve on its page."""
+    from api.approvals.service import vote
+    from finance.approvals.queries import request_for_invoice
+
+    pending = [row for row in rows if row["decision"] == "pending_approval"]
+    if not pending:
+        return
+    console.print(f"\n[bold]Approvals[/] - mails written to {outbox} (no SMTP server configured):")
+    for line in mail_lines:
+        console.print(f"  {line}", soft_wrap=True)
+    for row in pending:
+        async with treasurer.sessions() as session:
+            request = await request_for_invoice(session, row["invoice_id"])
+        approver = request.approvers[0]
+        await vote(treasurer, request.id, approver, "approve", channel="link", comment="approved in the demo")
+        result = await treasurer.result(row["invoice_id"])
+        console.print(
+            f"  {row['invoice']}: approved by {approver} (the demo clicks the link) -> [bold]{result.status.value}[/]"
+            + (f", tx {result.tx_hash}" if result.tx_hash else "")
+        )
+        row["approved_status"] = result.status.value
 
 
 def _table(rows: list[dict]) -> Table:

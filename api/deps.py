@@ -8,8 +8,8 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 
 from agents.runtime import Treasurer
-from finance.intake import InvoiceIntake
 from finance.settings import Settings
+from finance.streams import InvoiceIntake
 
 
 def _treasurer(request: Request) -> Treasurer:

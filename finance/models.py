@@ -74,6 +74,10 @@ class InvoiceStatus(enum.StrEnum):
     PAYING = "paying"
     PAID = "paid"
     FAILED = "failed"
+    # Ends of an approval that never came: nothing was paid.
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
 
 
 class PaymentStatus(enum.StrEnum):
@@ -318,3 +322,92 @@ class ApiKey(Base):
     key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ApprovalStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class ApprovalRequest(Base):
+    """Policy asked people to approve an invoice: who may, how many must, and by when.
+
+    The approvers are copied from the policy version that asked, so publishing a new policy never
+    changes who may approve an invoice already waiting. The thread's resume is recorded here
+    (`resumed_at`, then `closed_at` when the thread has finished) so it is consumed once.
+    """
+
+    __tablename__ = "approval_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    # One request per invoice: a re-run of the thread finds it instead of asking twice.
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), unique=True)
+    policy_version: Mapped[int] = mapped_column(Integer)
+    tier: Mapped[str] = mapped_column(String(100))
+    approver_group: Mapped[str] = mapped_column(String(100))
+    # Case-folded identities (e-mail addresses); the submitter is left out unless the tier allows it.
+    approvers: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    quorum: Mapped[int] = mapped_column(Integer)
+    rejections_to_close: Mapped[int] = mapped_column(Integer, default=1)
+    escalation_group: Mapped[str | None] = mapped_column(String(100))
+    submitted_by: Mapped[str | None] = mapped_column(String(200))
+    reasons: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    status: Mapped[ApprovalStatus] = mapped_column(String(16), default=ApprovalStatus.PENDING, index=True)
+    deadline: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    remind_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    reminded_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    escalated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    outcome_reason: Mapped[str | None] = mapped_column(Text)
+    resumed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    resume_lease_until: Mapped[datetime | None] = mapped_column(Timestamp)
+    resume_count: Mapped[int] = mapped_column(Integer, default=0)
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ApprovalVote(Base):
+    """One person's approve or reject. The unique pair is what makes a second vote (a double click, a
+    replayed link, two tabs) impossible, whatever the requests race; the unique token id makes each
+    e-mailed link single-use."""
+
+    __tablename__ = "approval_votes"
+    __table_args__ = (UniqueConstraint("request_id", "approver"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("approval_requests.id"), index=True)
+    approver: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(8))  # approve | reject
+    comment: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16))  # link | api
+    token_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class NotificationStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # refused for good (a bad address)
+    SKIPPED = "skipped"  # no longer relevant: the request closed before the mail went out
+
+
+class ApprovalNotification(Base):
+    """An e-mail owed to someone about a request. Written in the transaction that makes it owed (an
+    outbox), sent later by whichever worker takes it; the unique triple makes sending idempotent."""
+
+    __tablename__ = "approval_notifications"
+    __table_args__ = (UniqueConstraint("request_id", "recipient", "kind"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("approval_requests.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # request | reminder | escalation | expired | rejected | cancelled
+    status: Mapped[NotificationStatus] = mapped_column(String(16), default=NotificationStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp)

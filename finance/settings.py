@@ -81,6 +81,29 @@ class Settings(BaseSettings):
     runway_window_days: int = Field(default=90, ge=7, le=730)
     baseline_monthly_burn: Decimal = Field(default=Decimal("25000"), ge=0)
 
+    # Approvals: how long approvers have, and when they are reminded before the deadline.
+    approval_ttl_hours: float = Field(default=72.0, gt=0, le=24 * 90)
+    approval_reminder_before_hours: float = Field(default=24.0, ge=0)
+    approvals_notify_stream: str = "treasurer:approvals:notify"
+    approvals_ready_stream: str = "treasurer:approvals:ready"
+    approvals_deadline_key: str = "treasurer:approvals:deadlines"
+    # How often a worker looks for reminders and deadlines that have come.
+    approval_tick_seconds: float = Field(default=15.0, gt=0)
+    # Where approvers' browsers reach the API: the links in approval e-mails start with it.
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    # E-mail. Without an SMTP host, mails are written as .eml files to `outbox_dir` (the embedded default).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    # "tls": implicit TLS (port 465); "starttls": upgrade a plain connection; "none": loopback test servers only.
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    smtp_max_attempts: int = Field(default=4, ge=1, le=10)
+    mail_from: str = "Treasurer <treasurer@localhost>"
+    outbox_dir: Path = Path(".treasurer/outbox")
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

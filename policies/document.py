@@ -40,7 +40,8 @@ class ApproverGroup(BaseModel):
 class ApprovalTier(BaseModel):
     """Who approves an invoice whose amount is in [min_amount, max_amount): `quorum` of the group's members.
     `max_amount` None means no upper bound. The submitter of an invoice approves it only when
-    `initiator_may_approve` (enforced by the approvals service, not here)."""
+    `initiator_may_approve` (enforced by the approvals service, not here). The request closes as rejected
+    after `rejections_to_close` rejections, or as soon as the quorum can no longer be reached."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -50,6 +51,10 @@ class ApprovalTier(BaseModel):
     group: Name
     quorum: int = Field(ge=1)
     initiator_may_approve: bool = False
+    # How many rejections close the request. One, by default: anyone with doubts can stop a payment.
+    rejections_to_close: int = Field(default=1, ge=1)
+    # Members of this group are added and asked when the reminder goes out and the quorum is still missing.
+    escalation_group: Name | None = None
 
     @model_validator(mode="after")
     def _band(self) -> ApprovalTier:
@@ -163,6 +168,13 @@ class PolicyDocument(BaseModel):
                 problems.append(
                     f"{where}.quorum: {tier.quorum} exceeds the {len(group.members)} member(s) of group {tier.group!r}"
                 )
+            elif tier.rejections_to_close > len(group.members):
+                problems.append(
+                    f"{where}.rejections_to_close: {tier.rejections_to_close} exceeds the {len(group.members)} "
+                    f"member(s) of group {tier.group!r}"
+                )
+            if tier.escalation_group is not None and tier.escalation_group not in self.groups:
+                problems.append(f"{where}.escalation_group: unknown group {tier.escalation_group!r}")
             for other_index, other in enumerate(self.tiers[:index]):
                 if _overlap(tier, other):
                     problems.append(

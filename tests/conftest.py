@@ -24,6 +24,8 @@ from finance.chain.anvil import start_anvil as _start_anvil
 from finance.migrations.runner import upgrade
 from finance.settings import Settings
 
+pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.browser"]
+
 PG_ADMIN_URL = os.environ.get("TREASURER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TREASURER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -97,7 +99,7 @@ def wallet_key() -> str:
 
 
 @pytest.fixture
-def settings(database_url: str, redis_url: str, anvil: AnvilNode, wallet_key: str) -> Settings:
+def settings(database_url: str, redis_url: str, anvil: AnvilNode, wallet_key: str, tmp_path: Path) -> Settings:
     # environment=test: the default-secret guard is active, as it would be in production.
     return Settings(
         _env_file=None,
@@ -110,6 +112,7 @@ def settings(database_url: str, redis_url: str, anvil: AnvilNode, wallet_key: st
         wallet_private_key=SecretStr(wallet_key),
         jwt_secret=SecretStr(secrets.token_urlsafe(32)),
         receipt_timeout_seconds=20,
+        outbox_dir=tmp_path / "outbox",
     )
 
 
@@ -120,6 +123,7 @@ def embedded_settings(tmp_path: Path) -> Settings:
         environment="dev",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'treasurer.db'}",
         chain_rpc_url="embedded",
+        outbox_dir=tmp_path / "outbox",
     )
 
 

@@ -8,10 +8,11 @@ from langgraph.runtime import Runtime
 
 from agents.context import TreasurerContext
 from agents.state import InvoiceState
+from finance.approvals.lifecycle import mark_closed
 from finance.claims import release_claims
 from finance.decisions import DecisionLog
 from finance.invoices import InvoiceRepository
-from finance.models import InvoiceStatus
+from finance.models import InvoiceStatus, utcnow
 
 _ACTION_OUTCOME = {"block": "blocked", "require_approval": "pending_approval"}
 _STATUS = {
@@ -20,7 +21,12 @@ _STATUS = {
     "pending_approval": InvoiceStatus.PENDING_APPROVAL,
     "failed": InvoiceStatus.FAILED,
     "in_flight": InvoiceStatus.PAYING,
+    "rejected": InvoiceStatus.REJECTED,
+    "expired": InvoiceStatus.EXPIRED,
+    "cancelled": InvoiceStatus.CANCELLED,
 }
+# Nothing was paid: a corrected resubmission of this bill must not look like a duplicate.
+_UNPAID_ENDS = ("blocked", "failed", "rejected", "expired", "cancelled")
 
 
 async def record(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> InvoiceState:
@@ -28,6 +34,10 @@ async def record(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> Inv
     reason = state.get("reason") or ""
     invoice_id = uuid.UUID(state["invoice_id"])
     async with runtime.context.sessions.begin() as session:
+        if state.get("approval_request_id"):
+            # First, before the decision log's lock: votes take the request row, then that lock, and the
+            # same order here means the two can never deadlock.
+            await mark_closed(session, invoice_id, utcnow())
         invoice = await InvoiceRepository(session).get(invoice_id)
         log = DecisionLog(session)
         last = await log.latest(invoice_id, "record")
@@ -40,7 +50,6 @@ async def record(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> Inv
                 details={"payment_id": state.get("payment_id"), "tx_hash": state.get("tx_hash")},
             )
             InvoiceRepository.set_status(invoice, _STATUS[outcome], reason)
-            if outcome in ("blocked", "failed"):
-                # Nothing was paid: a corrected resubmission of this bill must not look like a duplicate.
+            if outcome in _UNPAID_ENDS:
                 await release_claims(session, invoice_id)
     return {"outcome": outcome, "reason": reason}

@@ -29,12 +29,20 @@ _RESPONSE = {
     InvoiceStatus.FAILED: (502, "FAILED"),
     InvoiceStatus.RECEIVED: (202, "QUEUED"),
     InvoiceStatus.PROCESSING: (202, "PROCESSING"),
+    # Approval never came: refused like a block, with the approvers' reason.
+    InvoiceStatus.REJECTED: (403, "REJECTED"),
+    InvoiceStatus.EXPIRED: (403, "EXPIRED"),
+    InvoiceStatus.CANCELLED: (409, "CANCELLED"),
 }
 
 
 def _body(result: InvoiceResult) -> ProcessInvoiceResponse:
     return ProcessInvoiceResponse(
-        invoice_id=result.invoice_id, status=_RESPONSE[result.status][1], reason=result.reason, tx_hash=result.tx_hash
+        invoice_id=result.invoice_id,
+        status=_RESPONSE[result.status][1],
+        reason=result.reason,
+        tx_hash=result.tx_hash,
+        approval_id=str(result.approval_id) if result.approval_id else None,
     )
 
 
@@ -50,7 +58,7 @@ def _body(result: InvoiceResult) -> ProcessInvoiceResponse:
 )
 async def process_invoice(submission: InvoiceSubmission, treasurer: TreasurerDep) -> JSONResponse:
     """Process an invoice now and answer with the decision: paid (200), pending (202) or blocked (403)."""
-    invoice_id = await treasurer.submit(submission.raw_text)
+    invoice_id = await treasurer.submit(submission.raw_text, submission.submitted_by)
     result = await treasurer.process(invoice_id)
     return JSONResponse(status_code=_RESPONSE[result.status][0], content=_body(result).model_dump(mode="json"))
 
@@ -92,7 +100,7 @@ async def submit_invoice(
     submission: InvoiceSubmission, treasurer: TreasurerDep, intake: IntakeDep
 ) -> ProcessInvoiceResponse:
     """Store the invoice and queue it for a worker; poll `GET /api/invoices/{id}` for the decision."""
-    invoice_id = await treasurer.submit(submission.raw_text)
+    invoice_id = await treasurer.submit(submission.raw_text, submission.submitted_by)
     # Stored first, queued second: if Redis loses the entry, the worker's requeue finds the invoice.
     await intake.enqueue(invoice_id)
     return ProcessInvoiceResponse(invoice_id=invoice_id, status="QUEUED")

@@ -16,6 +16,12 @@ class InvoiceSubmission(BaseModel):
         description="The invoice as plain UTF-8 text.",
         examples=["ACME Hosting GmbH\nInvoice No: INV-2024-001\nDate: 2024-03-05\nTotal: USD 1,250.00"],
     )
+    submitted_by: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Who submits the invoice (an e-mail address). The submitter never counts as its approver.",
+        examples=["cfo@example.com"],
+    )
 
     @field_validator("raw_text")
     @classmethod
@@ -37,7 +43,18 @@ class InvoiceSubmission(BaseModel):
         return value
 
 
-Status = Literal["SUCCESS", "PAUSED_FOR_APPROVAL", "BLOCKED", "FAILED", "PENDING_CONFIRMATION", "QUEUED", "PROCESSING"]
+Status = Literal[
+    "SUCCESS",
+    "PAUSED_FOR_APPROVAL",
+    "BLOCKED",
+    "FAILED",
+    "PENDING_CONFIRMATION",
+    "QUEUED",
+    "PROCESSING",
+    "REJECTED",
+    "EXPIRED",
+    "CANCELLED",
+]
 
 
 class ProcessInvoiceResponse(BaseModel):

@@ -19,7 +19,6 @@ redelivers them (`treasurer.process` for each still unfinished, oldest first).
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import uuid
@@ -40,6 +39,7 @@ from finance.money import to_base_units
 from finance.payments.repository import PaymentRepository
 from finance.settings import Settings
 from tests.harness.crashing_worker import KILL_POINTS
+from tests.harness.environment import child_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = dict(sample_invoices())
@@ -92,21 +92,7 @@ def _bill_text(n: int) -> tuple[str, str, Decimal]:
 
 
 def _child_env(settings: Settings) -> dict[str, str]:
-    # Everything TREASURER_* / OPENAI_* of this process is dropped: the child must see exactly the
-    # test's database, chain and wallet, and the offline extractor, whatever the developer's shell holds.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TREASURER_", "OPENAI_"))}
-    env.update(
-        TREASURER_ENVIRONMENT="test",
-        TREASURER_DATABASE_URL=settings.database_url,
-        TREASURER_REDIS_URL=settings.redis_url,
-        TREASURER_CHAIN_RPC_URL=settings.chain_rpc_url,
-        TREASURER_CHAIN_ID=str(settings.chain_id),
-        TREASURER_WALLET_PRIVATE_KEY=settings.wallet_private_key.get_secret_value(),
-        TREASURER_JWT_SECRET=settings.jwt_secret.get_secret_value(),
-        TREASURER_RECEIPT_TIMEOUT_SECONDS=str(settings.receipt_timeout_seconds),
-        PYTHONUNBUFFERED="1",
-    )
-    return env
+    return child_env(settings)
 
 
 async def _run_crashing_child(settings: Settings, kill_at: str, kill_on: int, ids: list[uuid.UUID]) -> str:

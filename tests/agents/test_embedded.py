@@ -17,10 +17,15 @@ async def test_demo_runs_every_sample_on_embedded_defaults(tmp_path: Path) -> No
     assert rows["01-acme-hosting.txt"]["tx_hash"].startswith("0x")
     assert rows["02-northwind.txt"]["decision"] == "paid"
     assert rows["03-globex-over-limit.txt"]["decision"] == "pending_approval"
+    # The demo's approver clicks the mailed link: the over-limit invoice is then paid.
+    assert rows["03-globex-over-limit.txt"]["approved_status"] == "paid"
     assert rows["04-unknown-vendor.txt"]["decision"] == "blocked"
     assert rows["05-malformed.txt"]["decision"] == "blocked"
     assert rows["06-acme-resubmitted.txt"]["decision"] == "blocked"
     assert "duplicate" in rows["06-acme-resubmitted.txt"]["reason"]
     output = console.export_text()
-    assert "treasury balance: 997,769.50 tUSD" in output
-    assert "runway: 13.67 months" in output
+    [mail] = list((tmp_path / "demo" / "outbox").glob("*.eml"))
+    assert "To: controller@example.com" in mail.read_text()
+    assert "Approve: http://127.0.0.1:8000/approvals/link?token=" in output
+    assert "treasury balance: 949,769.50 tUSD" in output  # 1,000,000 - 1,250 - 980.50 - 48,000
+    assert "runway: 37.99 months" in output

@@ -8,8 +8,8 @@ from redis.asyncio import Redis
 
 from agents.worker import run_worker
 from api.demo import sample_invoices
-from finance.intake import InvoiceIntake
 from finance.models import InvoiceStatus
+from finance.streams import InvoiceIntake
 
 SAMPLES = dict(sample_invoices())
 

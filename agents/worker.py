@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import socket
+import uuid
 
 from redis.asyncio import Redis
 from sqlalchemy import select
@@ -26,6 +27,9 @@ from finance.settings import Settings
 from finance.streams import InvoiceIntake, QueueLost, StreamEntry, read_streams
 
 log = logging.getLogger("treasurer.worker")
+# Entries handled at once by one worker: enough to overlap payments waiting on the chain, few enough that
+# one process's CPU (and its database pool) is not spread too thin.
+CAPACITY = 8
 _UNFINISHED = (InvoiceStatus.RECEIVED, InvoiceStatus.PROCESSING, InvoiceStatus.PAYING)
 
 
@@ -92,6 +96,10 @@ async def run_worker(
             next_reconcile = loop.time() + settings.reconcile_interval_seconds
             next_tick = loop.time()
             streams = {s.stream: s for s in (intake, *treasurer.approval_queue.streams)}
+            # Entries run as tasks, up to CAPACITY at once, and a free slot is filled as soon as it frees:
+            # an approval's resume never waits for the slowest payment of an earlier batch to confirm.
+            running: dict[tuple[str, uuid.UUID], list[StreamEntry]] = {}
+            tasks: set[asyncio.Task[int]] = set()
             log.info("worker %s started", consumer)
             while not stop.is_set() and (max_invoices is None or processed < max_invoices):
                 if loop.time() >= next_reconcile:
@@ -100,29 +108,46 @@ async def run_worker(
                 if loop.time() >= next_tick:
                     await tick(treasurer.sessions, treasurer.approvals, treasurer.approval_queue)
                     next_tick = loop.time() + tick_every
+                processed += _harvest(tasks)
+                if len(tasks) >= CAPACITY:
+                    await asyncio.wait(tasks, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+                    continue
                 try:
-                    entries = await read_streams(list(streams.values()), consumer, count=8, block_ms=500)
+                    entries = await read_streams(
+                        list(streams.values()), consumer, count=CAPACITY - len(tasks), block_ms=200 if tasks else 500
+                    )
                 except QueueLost:
                     await _ensure_queue(treasurer, intake)
                     continue
-                # The same id twice in one batch (a requeue beside the original entry) is handled once:
-                # two concurrent runs of one thread would only race each other to the same result.
-                batches: dict[tuple[str, object], list[StreamEntry]] = {}
                 for entry in entries:
-                    batches.setdefault((entry.stream, entry.item_id), []).append(entry)
-                results = await asyncio.gather(
-                    *(_handle(treasurer, streams[stream], same) for (stream, _), same in batches.items())
-                )
-                processed += sum(results)
+                    key = (entry.stream, entry.item_id)
+                    if key in running:
+                        # The same id again (a requeue beside the original entry) joins the run under way and
+                        # is acknowledged with it: two concurrent runs of one thread would only race each other.
+                        running[key].append(entry)
+                        continue
+                    running[key] = [entry]
+                    tasks.add(asyncio.create_task(_handle(treasurer, streams[entry.stream], key, running)))
+            # Let the work under way finish (its entries are acknowledged) before the treasurer closes.
+            if tasks:
+                await asyncio.wait(tasks)
+                processed += _harvest(tasks)
     finally:
         await redis.aclose()
     return processed
 
 
-async def _handle(treasurer: Treasurer, stream, same: list[StreamEntry]) -> int:  # noqa: ANN001
-    """Handle one id (carried by one or more entries). Returns how many invoices it finished (for `max_invoices`)."""
+def _harvest(tasks: set[asyncio.Task[int]]) -> int:
+    finished = {t for t in tasks if t.done()}
+    tasks -= finished
+    return sum(t.result() for t in finished)
+
+
+async def _handle(treasurer: Treasurer, stream, key: tuple, running: dict) -> int:  # noqa: ANN001
+    """Handle one id, acknowledging every entry that carried it. Returns how many invoices it finished
+    (for `max_invoices`)."""
     queue = treasurer.approval_queue
-    entry = same[0]
+    entry = running[key][0]
     try:
         if stream is queue.notify:
             outcome = await treasurer.mailer.send(entry.item_id)
@@ -141,8 +166,9 @@ async def _handle(treasurer: Treasurer, stream, same: list[StreamEntry]) -> int:
         log.exception(
             "%s entry %s (%s) failed in the worker; it will be retried", stream.stream, entry.entry_id, entry.item_id
         )
+        running.pop(key, None)
         return 0
     # Acknowledge only now: the outcome is committed in PostgreSQL.
-    for handled in same:
+    for handled in running.pop(key):
         await stream.ack(handled.entry_id)
     return done

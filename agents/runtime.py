@@ -21,7 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from agents.approvals.dispatch import ApprovalDispatch, InlineDispatch, QueuedDispatch
+from agents.approvals.dispatch import ApprovalDispatch, InlineDispatch, QueuedDispatch, announce
 from agents.approvals.mail import ApprovalMailer
 from agents.context import TreasurerContext
 from agents.extraction.service import InvoiceExtractor
@@ -196,7 +196,7 @@ async def open_treasurer(
             approval_queue=approval_queue,
         )
         if isinstance(approvals, InlineDispatch):
-            approvals.bind(mailer.send, treasurer.resume_approval)
+            approvals.bind(mailer.send, treasurer.resume_approval, lambda rid: announce(sessions, approvals, rid))
         yield treasurer
 
 

@@ -17,6 +17,7 @@ import uuid
 from redis.asyncio import Redis
 from sqlalchemy import select
 
+from agents.approvals.dispatch import announce
 from agents.approvals.scheduler import tick
 from agents.reconciler import reconcile
 from agents.runtime import Treasurer, open_treasurer
@@ -149,7 +150,11 @@ async def _handle(treasurer: Treasurer, stream, key: tuple, running: dict) -> in
     queue = treasurer.approval_queue
     entry = running[key][0]
     try:
-        if stream is queue.notify:
+        if stream is queue.requests:
+            mails = await announce(treasurer.sessions, treasurer.approvals, entry.item_id)
+            log.info("approval request %s announced: %d mail(s)", entry.item_id, mails)
+            done = 0
+        elif stream is queue.notify:
             outcome = await treasurer.mailer.send(entry.item_id)
             log.info("approval mail %s: %s", entry.item_id, outcome)
             done = 0

@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     # Approvals: how long approvers have, and when they are reminded before the deadline.
     approval_ttl_hours: float = Field(default=72.0, gt=0, le=24 * 90)
     approval_reminder_before_hours: float = Field(default=24.0, ge=0)
+    approvals_requests_stream: str = "treasurer:approvals:requests"
     approvals_notify_stream: str = "treasurer:approvals:notify"
     approvals_ready_stream: str = "treasurer:approvals:ready"
     approvals_deadline_key: str = "treasurer:approvals:deadlines"

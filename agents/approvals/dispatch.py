@@ -13,12 +13,17 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
+from sqlalchemy import select
+
+from finance.approvals.lifecycle import next_due
 from finance.approvals.queue import ApprovalQueue
+from finance.models import ApprovalNotification, ApprovalRequest, NotificationStatus
 
 log = logging.getLogger("treasurer.approvals")
 
 
 class ApprovalDispatch(Protocol):
+    async def opened(self, request_id: uuid.UUID) -> None: ...
     async def send_mails(self, notification_ids: tuple[uuid.UUID, ...] | list[uuid.UUID]) -> None: ...
     async def schedule(self, request_id: uuid.UUID, due: datetime | None) -> None: ...
     async def resume(self, request_id: uuid.UUID) -> None: ...
@@ -27,6 +32,10 @@ class ApprovalDispatch(Protocol):
 class QueuedDispatch:
     def __init__(self, queue: ApprovalQueue) -> None:
         self.queue = queue
+
+    async def opened(self, request_id: uuid.UUID) -> None:
+        # One entry on the graph's path; a worker fans it out into the mails and the timer (`announce`).
+        await self.queue.opened(request_id)
 
     async def send_mails(self, notification_ids: tuple[uuid.UUID, ...] | list[uuid.UUID]) -> None:
         await self.queue.send_mails(notification_ids)
@@ -45,11 +54,21 @@ class InlineDispatch:
     def __init__(self) -> None:
         self._send: Callable[[uuid.UUID], Awaitable[object]] | None = None
         self._resume: Callable[[uuid.UUID], Awaitable[object]] | None = None
+        self._announce: Callable[[uuid.UUID], Awaitable[object]] | None = None
 
     def bind(
-        self, send: Callable[[uuid.UUID], Awaitable[object]], resume: Callable[[uuid.UUID], Awaitable[object]]
+        self,
+        send: Callable[[uuid.UUID], Awaitable[object]],
+        resume: Callable[[uuid.UUID], Awaitable[object]],
+        announce: Callable[[uuid.UUID], Awaitable[object]],
     ) -> None:
-        self._send, self._resume = send, resume
+        self._send, self._resume, self._announce = send, resume, announce
+
+    async def opened(self, request_id: uuid.UUID) -> None:
+        try:
+            await self._announce(request_id)
+        except Exception:  # noqa: BLE001 - the mails stay owed in PostgreSQL
+            log.exception("approval request %s could not be announced now; its mails stay owed", request_id)
 
     async def send_mails(self, notification_ids: tuple[uuid.UUID, ...] | list[uuid.UUID]) -> None:
         for notification_id in notification_ids:
@@ -66,3 +85,23 @@ class InlineDispatch:
             await self._resume(request_id)
         except Exception:  # noqa: BLE001 - the resume stays owed in PostgreSQL and is retried
             log.exception("approval %s could not be resumed now; it stays owed", request_id)
+
+
+async def announce(sessions, dispatch: ApprovalDispatch, request_id: uuid.UUID) -> int:  # noqa: ANN001
+    """Fan a new request out: its owed mails to the sender, its timer to the schedule. Idempotent: a mail
+    already sent is skipped by the sender, and a timer is simply set again. Returns the mails handed on."""
+    async with sessions() as session:
+        request = await session.get(ApprovalRequest, request_id)
+        if request is None:
+            return 0
+        owed = list(
+            await session.scalars(
+                select(ApprovalNotification.id).where(
+                    ApprovalNotification.request_id == request_id,
+                    ApprovalNotification.status == NotificationStatus.PENDING,
+                )
+            )
+        )
+    await dispatch.send_mails(owed)
+    await dispatch.schedule(request_id, next_due(request))
+    return len(owed)

@@ -22,7 +22,6 @@ from agents.context import TreasurerContext
 from agents.policy_versions import load_policy_version
 from agents.state import InvoiceState
 from finance.approvals.errors import ApprovalImpossible
-from finance.approvals.lifecycle import next_due
 from finance.approvals.requests import ApprovalPlan, open_request
 from finance.decisions import DecisionLog
 from finance.invoices import InvoiceRepository
@@ -65,8 +64,7 @@ async def request_approval(state: InvoiceState, runtime: Runtime[TreasurerContex
     # After the commit: the mails and the timer point at rows that now exist. Were this lost (a crash right
     # here), the rows still say what is owed, and the queue is rebuilt from them.
     if opened.created:
-        await ctx.approvals.send_mails(opened.notification_ids)
-        await ctx.approvals.schedule(request.id, next_due(request))
+        await ctx.approvals.opened(request.id)
     status = ApprovalStatus(request.status)
     # `outcome` is reset: the state outlives a run, and an earlier run's outcome must not end this one.
     update: InvoiceState = {"approval_request_id": str(request.id), "approval_status": status.value, "outcome": None}

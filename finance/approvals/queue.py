@@ -1,5 +1,6 @@
-"""The approvals' Redis side: mails to send and decided requests to resume (streams of ids), and the
-timers of pending requests (a sorted set scored by when each is next due: reminder, then deadline).
+"""The approvals' Redis side: new requests to announce, mails to send and decided requests to resume
+(streams of ids), and the timers of pending requests (a sorted set scored by when each is next due:
+reminder, then deadline).
 
 Nothing here is the record. A lost stream entry or timer is rebuilt from PostgreSQL by `rebuild`
 (on worker start when Redis has lost the groups, and by `treasurer approvals requeue`); a duplicate
@@ -33,6 +34,9 @@ class ApprovalQueue:
     def __init__(self, redis: Redis, settings: Settings, *, claim_idle_ms: int = 60_000) -> None:
         self.redis = redis
         group = settings.worker_group
+        self.requests = IdStream(
+            redis, settings.approvals_requests_stream, group, field="approval_request_id", claim_idle_ms=claim_idle_ms
+        )
         self.notify = IdStream(
             redis, settings.approvals_notify_stream, group, field="notification_id", claim_idle_ms=claim_idle_ms
         )
@@ -43,12 +47,15 @@ class ApprovalQueue:
 
     @property
     def streams(self) -> list[IdStream]:
-        return [self.notify, self.ready]
+        return [self.requests, self.notify, self.ready]
 
     async def ensure_groups(self) -> bool:
         """True when any group was missing: Redis lost the queue and it must be rebuilt."""
         missing = [await stream.ensure_group() for stream in self.streams]
         return any(missing)
+
+    async def opened(self, request_id: uuid.UUID) -> None:
+        await self.requests.enqueue(request_id)
 
     async def send_mails(self, notification_ids: tuple[uuid.UUID, ...] | list[uuid.UUID]) -> None:
         for notification_id in notification_ids:

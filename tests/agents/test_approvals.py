@@ -13,6 +13,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import select
 
+from agents.approvals.dispatch import announce
 from agents.approvals.scheduler import tick
 from api.approvals.service import cancel_request, vote
 from finance.approvals.errors import AlreadyVoted, ApprovalClosed, NotAnApprover
@@ -48,10 +49,14 @@ async def test_over_limit_invoice_waits_in_an_interrupt_then_pays_once_approved(
     snapshot = await treasurer.graph.aget_state({"configurable": {"thread_id": f"invoice:{invoice_id}"}})
     assert snapshot.interrupts and snapshot.next == ("await_approval",)
 
-    # The request mail is owed in PostgreSQL and its id is queued in Redis, with the request's timer.
+    # The request mail is owed in PostgreSQL; the graph queued the new request's id, and a worker's announce
+    # fans it out into the mail's id and the request's timer.
     [mail] = await notifications_for(treasurer, request.id)
     assert (mail.recipient, mail.kind, mail.status) == ("controller@example.com", "request", "pending")
     queue = treasurer.approval_queue
+    await queue.ensure_groups()  # what a starting worker does; the group reads the stream from its start
+    assert [e.item_id for e in await queue.requests.read("test", block_ms=10)] == [request.id]
+    assert await announce(treasurer.sessions, treasurer.approvals, request.id) == 1
     assert await queue.redis.xlen(queue.notify.stream) == 1
     assert await queue.redis.zscore(queue.timers_key, str(request.id)) is not None
 

@@ -41,6 +41,7 @@ bench: venv anvil
 	$(BIN)/python bench/payments.py
 	$(BIN)/python bench/spine.py
 	$(BIN)/python bench/approvals.py
+	$(BIN)/python bench/api.py
 
 # Regenerate the pinned lock after changing dependencies in pyproject.toml.
 lock:

@@ -35,6 +35,7 @@ from finance.chain.client import ChainClient
 from finance.chain.token import resolve_token
 from finance.db import create_engine, session_factory
 from finance.invoices import InvoiceRepository
+from finance.logs import bind_invoice
 from finance.models import Invoice, InvoiceStatus, utcnow
 from finance.payments.repository import PaymentRepository
 from finance.payments.service import PaymentService
@@ -94,15 +95,16 @@ class Treasurer:
 
     async def process(self, invoice_id: uuid.UUID) -> InvoiceResult:
         """Run (or resume) the invoice's thread to its end. Safe to call again for the same invoice."""
-        await self.graph.ainvoke(
-            {"invoice_id": str(invoice_id)},
-            config={"configurable": {"thread_id": f"invoice:{invoice_id}"}},
-            context=self.context,
-            # Checkpoint when the run exits or pauses (an interrupt), not after every node: each node
-            # is idempotent against the database, so a run cut short simply starts again and skips the
-            # work already committed. This removes a checkpoint write per node from the hot path.
-            durability="exit",
-        )
+        with bind_invoice(invoice_id):  # every log line of this run carries the invoice id
+            await self.graph.ainvoke(
+                {"invoice_id": str(invoice_id)},
+                config={"configurable": {"thread_id": f"invoice:{invoice_id}"}},
+                context=self.context,
+                # Checkpoint when the run exits or pauses (an interrupt), not after every node: each node
+                # is idempotent against the database, so a run cut short simply starts again and skips the
+                # work already committed. This removes a checkpoint write per node from the hot path.
+                durability="exit",
+            )
         return await self.result(invoice_id)
 
     async def resume_approval(self, request_id: uuid.UUID, *, now: datetime | None = None) -> InvoiceResult | None:
@@ -129,7 +131,8 @@ class Treasurer:
             # No pending interrupt (the thread died before it checkpointed its wait): run it again from the
             # start; every step finds its earlier work and the request's status routes it on.
             payload = {"invoice_id": str(invoice_id)}
-        await self.graph.ainvoke(payload, config=config, context=self.context, durability="exit")
+        with bind_invoice(invoice_id):
+            await self.graph.ainvoke(payload, config=config, context=self.context, durability="exit")
         return await self.result(invoice_id)
 
     async def result(self, invoice_id: uuid.UUID) -> InvoiceResult:

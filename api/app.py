@@ -12,7 +12,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agents.approvals.scheduler import tick
@@ -20,12 +20,20 @@ from agents.extraction.pdf import MAX_UPLOAD_BYTES
 from agents.runtime import open_treasurer
 from api.approvals.endpoints import router as approvals_router
 from api.approvals.pages import router as approval_pages_router
+from api.dashboard.endpoints import router as dashboard_router
+from api.decisions.endpoints import router as decisions_router
 from api.health.endpoints import router as health_router
 from api.invoices.endpoints import router as invoices_router
+from api.middleware import install
+from api.middleware.body_limit import BodyLimit
+from api.openapi import install as install_openapi
 from api.policies.endpoints import router as policies_router
 from api.tokens import AccessTokens
+from api.transactions.endpoints import router as transactions_router
 from api.treasury.endpoints import router as treasury_router
+from api.users.endpoints import router as users_router
 from api.vendors.endpoints import router as vendors_router
+from api.web.pages import install as install_web
 from finance.chain.client import TRANSIENT
 from finance.errors import TreasurerError
 from finance.settings import Settings, get_settings
@@ -69,16 +77,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(treasury_router)
     app.include_router(approvals_router)
     app.include_router(approval_pages_router)
+    app.include_router(users_router)
+    app.include_router(dashboard_router)
+    app.include_router(transactions_router)
+    app.include_router(decisions_router)
+    install_web(app)
+    install_openapi(app)
 
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):  # noqa: ANN001, ANN202
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > _MAX_BODY_BYTES:
-            return JSONResponse(
-                status_code=413,
-                content={"detail": f"request body over {_MAX_BODY_BYTES} bytes", "code": "too_large"},
-            )
-        return await call_next(request)
+    app.add_middleware(BodyLimit, max_bytes=_MAX_BODY_BYTES)
 
     @app.exception_handler(TreasurerError)
     async def _treasurer_error(_request: Request, exc: TreasurerError) -> JSONResponse:
@@ -99,6 +105,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for transient in (*TRANSIENT, OperationalError, InterfaceError):
         app.add_exception_handler(transient, _unreachable)
+
+    @app.exception_handler(DataError)
+    async def _out_of_range(_request: Request, exc: DataError) -> JSONResponse:
+        # A value the schema let through but the database cannot hold (a number past bigint): bad input, not a 500.
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": "a value in the request is out of the range this API accepts",
+                "code": "invalid_request",
+            },
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -125,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             content={"detail": "; ".join(messages), "code": "invalid_request", "errors": _jsonable(exc.errors())},
         )
 
+    # Last, so its middleware wraps the body limit too: a 413 also gets a request id and security headers.
+    install(app, settings)
     return app
 
 

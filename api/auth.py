@@ -63,5 +63,6 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
     return check
 
 
+AuthenticatedPrincipal = Annotated[Principal, Depends(current_principal)]
 OpsPrincipal = Annotated[Principal, Depends(require_roles("ops", "admin"))]
 ReaderPrincipal = Annotated[Principal, Depends(require_roles("ops", "admin", "auditor", "cfo"))]

@@ -13,6 +13,7 @@ from api.commands.approvals import approvals_app
 from api.commands.decisions import register as register_decision_commands
 from api.commands.extraction import register as register_extraction_commands
 from api.commands.running import run_command
+from api.commands.users import users_app
 from finance.settings import get_settings
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.add_typer(chain_app, name="chain")
 app.add_typer(vendors_app, name="vendors")
 app.add_typer(db_app, name="db")
 app.add_typer(approvals_app, name="approvals")
+app.add_typer(users_app, name="users")
 console = Console()
 register_extraction_commands(app)
 register_decision_commands(app)
@@ -65,7 +67,19 @@ def serve(
         from finance.migrations.runner import upgrade
 
         upgrade(settings.database_url)
-    uvicorn.run("api.app:create_app", factory=True, host=host or settings.api_host, port=port or settings.api_port)
+    from finance.logs import configure_logging
+
+    configure_logging(settings)
+    # log_config=None: uvicorn's loggers propagate to ours (JSON, redacted). access_log=False: our middleware
+    # writes the access line, by route template; uvicorn's would print query strings, where approval tokens are.
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @app.command()
@@ -74,12 +88,12 @@ def worker(
     max_invoices: Annotated[int | None, typer.Option(help="Stop after this many invoices (for tests).")] = None,
 ) -> None:
     """Process queued invoices, send approval mails and resume approved invoices (Redis Stream consumer groups)."""
-    import logging
-
     from agents.worker import run_worker
+    from finance.logs import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    _run(run_worker(get_settings(), consumer=name, max_invoices=max_invoices))
+    settings = get_settings()
+    configure_logging(settings)
+    _run(run_worker(settings, consumer=name, max_invoices=max_invoices))
 
 
 @chain_app.command("bootstrap")

@@ -411,3 +411,52 @@ class ApprovalNotification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class User(Base):
+    """A person who signs in: the CFO who submits, approvers, ops, auditors, admins. Only an argon2 hash of
+    the password is kept. There is no default user: `treasurer users create --role admin` makes the first."""
+
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    # Case-folded: the identity approvers are listed under in policies and votes are recorded with.
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    last_login_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class RefreshToken(Base):
+    """A refresh token, stored as a SHA-256 (it is a long random string). Each use replaces it with a new one;
+    presenting a replaced token again means it was copied, so the whole family is revoked."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    family: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class IdempotentResponse(Base):
+    """The first answer to a request sent with an `Idempotency-Key`: a retry gets it again instead of
+    submitting the invoice twice; the same key with another body is refused."""
+
+    __tablename__ = "idempotent_responses"
+    __table_args__ = (UniqueConstraint("principal", "key"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    principal: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

@@ -105,6 +105,21 @@ class Settings(BaseSettings):
     mail_from: str = "Treasurer <treasurer@localhost>"
     outbox_dir: Path = Path(".treasurer/outbox")
 
+    # People sign in for a short-lived access token and a longer refresh token (rotated on every use).
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=14, ge=1, le=365)
+
+    # Hardening. Origins allowed by CORS (none by default: the web app is served by the API itself).
+    cors_origins: list[str] = Field(default_factory=list)
+    # Requests per minute, counted in Redis so every replica shares the budget.
+    rate_limit_per_user_per_minute: int = Field(default=600, ge=1)
+    rate_limit_per_ip_per_minute: int = Field(default=300, ge=1)
+    # Sent only over HTTPS in production; off in dev so a browser on plain http://127.0.0.1 keeps working.
+    hsts_seconds: int = Field(default=31_536_000, ge=0)
+
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

@@ -76,7 +76,7 @@ class IdStream:
         try:
             return await self._read(consumer, count, block_ms)
         except ResponseError as exc:
-            if "NOGROUP" in str(exc):
+            if "NOGROUP" in str(exc) or "UNBLOCKED" in str(exc):
                 raise QueueLost(self.stream) from exc
             raise
 
@@ -149,7 +149,8 @@ async def read_streams(
             group, consumer, {s.stream: ">" for s in streams}, count=count, block=block_ms
         )
     except ResponseError as exc:
-        if "NOGROUP" in str(exc):
+        # NOGROUP: the group is gone; UNBLOCKED: the stream was deleted (Redis flushed) while we waited on it.
+        if "NOGROUP" in str(exc) or "UNBLOCKED" in str(exc):
             raise QueueLost(", ".join(s.stream for s in streams)) from exc
         raise
     by_name = {s.stream: s for s in streams}

@@ -87,7 +87,9 @@ def start_anvil(*extra: str) -> AnvilNode:
 
 @pytest.fixture(scope="session")
 def anvil() -> Iterator[AnvilNode]:
-    node = start_anvil()
+    # Each test's bootstrap funds a fresh wallet from anvil's first account: the default 10,000 ETH would
+    # run out after about a hundred tests in one session.
+    node = start_anvil("--balance", "100000000")
     yield node
     node.stop()
 

@@ -27,6 +27,7 @@ from agents.extraction.currencies import WORDS, code_for_token
 from agents.extraction.dates import infer_day_first, parse_date
 from agents.extraction.schemas import InvoiceFields, LineItem
 from finance.errors import TreasurerError
+from finance.metrics import record_llm_call
 from finance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -180,11 +181,17 @@ class LLMExtractor:
             async with asyncio.timeout(self._timeout):
                 output = await self._runnable.ainvoke(messages)
         except (*_TRANSIENT, TimeoutError):
+            record_llm_call(ok=False)
             raise
         except openai.APIError as exc:  # 400/401/403/404: configuration, not luck; retrying cannot help
+            record_llm_call(ok=False)
             raise LLMError(f"model API error: {_short(exc)}") from exc
         except (openai.OpenAIError, ValueError) as exc:  # bad JSON, schema mismatch, truncated or filtered answer
+            record_llm_call(ok=False)
             raise ExtractionFailed(f"malformed answer: {_short(exc)}") from exc
+        raw = output.get("raw")
+        usage = getattr(raw, "usage_metadata", None) or {}
+        record_llm_call(int(usage.get("total_tokens") or 0))
         return _answer_from(output)
 
 

@@ -4,20 +4,47 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from agents.extraction.pdf import invoice_text_from_upload, is_pdf
 from agents.runtime import InvoiceResult
+from api.auth import require_roles
 from api.deps import IntakeDep, TreasurerDep
-from api.invoices.schemas import DecisionOut, InvoiceDetail, InvoiceSubmission, ProcessInvoiceResponse
+from api.idempotency import fingerprint, run_once
+from api.invoices.queries import list_invoices
+from api.invoices.schemas import (
+    DecisionOut,
+    InvoiceDetail,
+    InvoicePage,
+    InvoiceSubmission,
+    InvoiceSummary,
+    ProcessInvoiceResponse,
+)
+from finance.api_keys import Principal
 from finance.decisions import DecisionLog
 from finance.invoices import InvoiceRepository
 from finance.models import InvoiceStatus
 from finance.money import from_base_units
 
 router = APIRouter(prefix="/api", tags=["invoices"])
+
+# Who submits invoices; the caller is recorded as the submitter, who never approves their own invoice.
+SubmitterPrincipal = Annotated[Principal, Depends(require_roles("cfo", "admin"))]
+InvoiceReader = Annotated[Principal, Depends(require_roles("cfo", "approver", "ops", "auditor", "admin"))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retrying with the same key returns the first answer instead of submitting again; "
+        "the same key with a different body is refused (422).",
+        examples=["3f1c2a7e-invoice-2024-001"],
+    ),
+]
+_AUTH = {401: {"description": "No valid credential"}, 409: {"description": "Same Idempotency-Key still in progress"}}
 
 # status of the invoice -> (HTTP status, client-facing status)
 _RESPONSE = {
@@ -50,17 +77,34 @@ def _body(result: InvoiceResult) -> ProcessInvoiceResponse:
     "/process-invoice",
     response_model=ProcessInvoiceResponse,
     responses={
+        **_AUTH,
         202: {"description": "Needs approval, or paid but awaiting confirmations", "model": ProcessInvoiceResponse},
-        403: {"description": "Blocked by policy", "model": ProcessInvoiceResponse},
+        403: {"description": "Blocked by policy (or the caller lacks the cfo role)", "model": ProcessInvoiceResponse},
         422: {"description": "Not a readable invoice text"},
         502: {"description": "The chain refused the payment", "model": ProcessInvoiceResponse},
     },
 )
-async def process_invoice(submission: InvoiceSubmission, treasurer: TreasurerDep) -> JSONResponse:
+async def process_invoice(
+    request: Request,
+    submission: InvoiceSubmission,
+    principal: SubmitterPrincipal,
+    treasurer: TreasurerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Process an invoice now and answer with the decision: paid (200), pending (202) or blocked (403)."""
-    invoice_id = await treasurer.submit(submission.raw_text, submission.submitted_by)
-    result = await treasurer.process(invoice_id)
-    return JSONResponse(status_code=_RESPONSE[result.status][0], content=_body(result).model_dump(mode="json"))
+
+    async def produce() -> tuple[int, dict]:
+        invoice_id = await treasurer.submit(submission.raw_text, principal.name)
+        result = await treasurer.process(invoice_id)
+        return _RESPONSE[result.status][0], _body(result).model_dump(mode="json")
+
+    return await run_once(
+        treasurer,
+        principal=principal.name,
+        key=idempotency_key,
+        request_fingerprint=fingerprint("POST", request.url.path, await request.body()) if idempotency_key else "",
+        produce=produce,
+    )
 
 
 @router.post(
@@ -76,38 +120,132 @@ async def process_invoice(submission: InvoiceSubmission, treasurer: TreasurerDep
         }
     },
     responses={
+        **_AUTH,
         202: {"description": "Needs approval, or paid but awaiting confirmations", "model": ProcessInvoiceResponse},
-        403: {"description": "Blocked by policy", "model": ProcessInvoiceResponse},
+        403: {"description": "Blocked by policy (or the caller lacks the cfo role)", "model": ProcessInvoiceResponse},
         422: {"description": "Not a readable document (scanned PDF, encrypted, binary, empty)"},
     },
 )
-async def process_invoice_document(request: Request, treasurer: TreasurerDep) -> JSONResponse:
+async def process_invoice_document(
+    request: Request, principal: SubmitterPrincipal, treasurer: TreasurerDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """Process an invoice sent as the request body: a text PDF (`application/pdf`) or UTF-8 text.
     Answers like `POST /api/process-invoice`; the PDF is kept beside the text read from it."""
     data = await request.body()
     content_type = request.headers.get("content-type")
-    # pypdf is CPU-bound: parse off the event loop so other requests keep flowing.
-    text = await asyncio.to_thread(invoice_text_from_upload, data, None, content_type)
-    invoice_id = await treasurer.submit(
-        text, document=data if is_pdf(data) else None, document_type="application/pdf" if is_pdf(data) else None
+
+    async def produce() -> tuple[int, dict]:
+        # pypdf is CPU-bound: parse off the event loop so other requests keep flowing.
+        text = await asyncio.to_thread(invoice_text_from_upload, data, None, content_type)
+        pdf = is_pdf(data)
+        invoice_id = await treasurer.submit(
+            text, principal.name, document=data if pdf else None, document_type="application/pdf" if pdf else None
+        )
+        result = await treasurer.process(invoice_id)
+        return _RESPONSE[result.status][0], _body(result).model_dump(mode="json")
+
+    return await run_once(
+        treasurer,
+        principal=principal.name,
+        key=idempotency_key,
+        request_fingerprint=fingerprint("POST", request.url.path, (content_type or "").encode() + b"\n" + data)
+        if idempotency_key
+        else "",
+        produce=produce,
     )
-    result = await treasurer.process(invoice_id)
-    return JSONResponse(status_code=_RESPONSE[result.status][0], content=_body(result).model_dump(mode="json"))
 
 
-@router.post("/invoices", status_code=status.HTTP_202_ACCEPTED, response_model=ProcessInvoiceResponse)
+@router.post("/invoices", status_code=status.HTTP_202_ACCEPTED, response_model=ProcessInvoiceResponse, responses=_AUTH)
 async def submit_invoice(
-    submission: InvoiceSubmission, treasurer: TreasurerDep, intake: IntakeDep
-) -> ProcessInvoiceResponse:
+    request: Request,
+    submission: InvoiceSubmission,
+    principal: SubmitterPrincipal,
+    treasurer: TreasurerDep,
+    intake: IntakeDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Store the invoice and queue it for a worker; poll `GET /api/invoices/{id}` for the decision."""
-    invoice_id = await treasurer.submit(submission.raw_text, submission.submitted_by)
-    # Stored first, queued second: if Redis loses the entry, the worker's requeue finds the invoice.
-    await intake.enqueue(invoice_id)
-    return ProcessInvoiceResponse(invoice_id=invoice_id, status="QUEUED")
+
+    async def produce() -> tuple[int, dict]:
+        invoice_id = await treasurer.submit(submission.raw_text, principal.name)
+        # Stored first, queued second: if Redis loses the entry, the worker's requeue finds the invoice.
+        await intake.enqueue(invoice_id)
+        return 202, ProcessInvoiceResponse(invoice_id=invoice_id, status="QUEUED").model_dump(mode="json")
+
+    return await run_once(
+        treasurer,
+        principal=principal.name,
+        key=idempotency_key,
+        request_fingerprint=fingerprint("POST", request.url.path, await request.body()) if idempotency_key else "",
+        produce=produce,
+    )
 
 
-@router.get("/invoices/{invoice_id}", response_model=InvoiceDetail)
-async def get_invoice(invoice_id: uuid.UUID, treasurer: TreasurerDep) -> InvoiceDetail:
+@router.get("/invoices", response_model=InvoicePage, responses=_AUTH)
+async def invoices(
+    _: InvoiceReader,
+    treasurer: TreasurerDep,
+    status_filter: Annotated[
+        Literal[
+            "received",
+            "processing",
+            "pending_approval",
+            "blocked",
+            "paying",
+            "paid",
+            "failed",
+            "rejected",
+            "expired",
+            "cancelled",
+        ]
+        | None,
+        Query(alias="status"),
+    ] = None,
+    vendor: Annotated[str | None, Query(max_length=200, description="Part of the vendor's name")] = None,
+    submitted_by: Annotated[str | None, Query(max_length=200)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> InvoicePage:
+    """Invoices, newest first, filtered by status, vendor, submitter and time."""
+    async with treasurer.sessions() as session:
+        rows, total = await list_invoices(
+            session,
+            status=status_filter,
+            vendor=vendor,
+            submitted_by=submitted_by,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
+        )
+    decimals = treasurer.context.token.decimals
+    return InvoicePage(
+        items=[
+            InvoiceSummary(
+                invoice_id=i.id,
+                status=i.status,
+                vendor=i.vendor_name,
+                invoice_number=i.invoice_number,
+                currency=i.currency,
+                total=str(from_base_units(i.total_units, decimals)) if i.total_units is not None else None,
+                submitted_by=i.submitted_by,
+                reason=i.reason,
+                created_at=i.created_at,
+            )
+            for i in rows
+        ],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get(
+    "/invoices/{invoice_id}", response_model=InvoiceDetail, responses={**_AUTH, 404: {"description": "No such invoice"}}
+)
+async def get_invoice(invoice_id: uuid.UUID, _: InvoiceReader, treasurer: TreasurerDep) -> InvoiceDetail:
     """The invoice, its outcome and its full decision trail."""
     result = await treasurer.result(invoice_id)
     async with treasurer.sessions() as session:

@@ -9,18 +9,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 MAX_INVOICE_BYTES = 1_000_000
+# Control characters other than whitespace, deleted by str.translate to count them.
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\r\t\f\v")
 
 
 class InvoiceSubmission(BaseModel):
     raw_text: str = Field(
         description="The invoice as plain UTF-8 text.",
         examples=["ACME Hosting GmbH\nInvoice No: INV-2024-001\nDate: 2024-03-05\nTotal: USD 1,250.00"],
-    )
-    submitted_by: str | None = Field(
-        default=None,
-        max_length=200,
-        description="Who submits the invoice (an e-mail address). The submitter never counts as its approver.",
-        examples=["cfo@example.com"],
     )
 
     @field_validator("raw_text")
@@ -33,7 +29,8 @@ class InvoiceSubmission(BaseModel):
             raise ValueError(f"raw_text is {size} bytes; the limit is {MAX_INVOICE_BYTES} bytes (1 MB)")
         if "\x00" in value or "\ufffd" in value:
             raise ValueError("raw_text looks binary or is not valid UTF-8; send the invoice's text, not a file")
-        control = sum(1 for ch in value if ord(ch) < 32 and ch not in "\n\r\t\f\v")
+        # translate() runs in C: a per-character Python loop held the event loop ~90 ms on a 1 MB body.
+        control = len(value) - len(value.translate(_CONTROL))
         if control > max(8, len(value) // 100):
             raise ValueError("raw_text is mostly control characters; it looks binary, send the invoice's text")
         try:
@@ -83,3 +80,22 @@ class InvoiceDetail(ProcessInvoiceResponse):
     currency: str | None
     total: str | None
     decisions: list[DecisionOut]
+
+
+class InvoiceSummary(BaseModel):
+    invoice_id: uuid.UUID
+    status: str
+    vendor: str | None
+    invoice_number: str | None
+    currency: str | None
+    total: str | None
+    submitted_by: str | None
+    reason: str | None
+    created_at: datetime
+
+
+class InvoicePage(BaseModel):
+    items: list[InvoiceSummary]
+    total: int
+    limit: int
+    offset: int

@@ -25,6 +25,7 @@ from web3.providers.eth_tester import AsyncEthereumTesterProvider
 from finance.chain.artifacts import stablecoin_abi
 from finance.chain.wallet import load_treasury_account
 from finance.errors import ChainMisconfigured, PaymentRejected, TransientError
+from finance.metrics import record_rpc_error
 from finance.settings import Settings
 
 # ERC-20 selectors and the Transfer event topic.
@@ -36,10 +37,17 @@ _FEE_QUOTE_TTL = 2.0
 
 TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError, OSError, TransientError)
 
+
+def _count_failure(state) -> None:  # noqa: ANN001
+    # Every failed attempt counts, retried or not: a node that needs retries is worth seeing on a dashboard.
+    record_rpc_error(getattr(state.fn, "__name__", "rpc"))
+
+
 rpc_retry = retry(
     retry=retry_if_exception_type(TRANSIENT),
     wait=wait_exponential_jitter(multiplier=0.2, max=5.0),
     stop=stop_after_attempt(6),
+    before_sleep=_count_failure,
     reraise=True,
 )
 

@@ -14,6 +14,7 @@ import pytest
 
 from agents.worker import run_worker
 from api.app import create_app
+from api.tokens import AccessTokens
 from finance.settings import Settings
 from tests.fixtures.approvals import globex_invoice
 from tests.fixtures.browser import live_server, screenshot_on_failure
@@ -56,11 +57,15 @@ async def test_an_approver_clicks_the_mailed_link_in_chromium_and_the_invoice_is
             number = f"GX-{uuid.uuid4().hex[:6]}"
             submitted = await http.post(
                 "/api/process-invoice",
-                json={"raw_text": globex_invoice(number, Decimal("23500")), "submitted_by": "cfo@example.com"},
+                json={"raw_text": globex_invoice(number, Decimal("23500"))},
+                headers={
+                    "Authorization": f"Bearer {AccessTokens(settings.jwt_secret).issue('cfo@example.com', {'cfo'})}"
+                },
                 timeout=60,
             )
             assert submitted.status_code == 202, submitted.text
             invoice_id = submitted.json()["invoice_id"]
+            reader = {"Authorization": f"Bearer {AccessTokens(settings.jwt_secret).issue('cfo@example.com', {'cfo'})}"}
 
             mail = await _eventually("the approval mail", lambda: _first_mail(smtp_server))
             assert mail["To"] == "controller@example.com"
@@ -77,7 +82,8 @@ async def test_an_approver_clicks_the_mailed_link_in_chromium_and_the_invoice_is
                 await page.get_by_role("heading", name="Approve this invoice?").wait_for()
                 assert "Globex Corporation" in await page.content()
                 # Opening the page decided nothing.
-                assert (await http.get(f"/api/invoices/{invoice_id}")).json()["status"] == "PAUSED_FOR_APPROVAL"
+                status = (await http.get(f"/api/invoices/{invoice_id}", headers=reader)).json()["status"]
+                assert status == "PAUSED_FOR_APPROVAL"
                 await page.get_by_role("button", name="Approve payment").click()
                 await page.get_by_text("Your vote is recorded").wait_for()
                 assert "the payment follows" in await page.locator("#result").inner_text()
@@ -85,7 +91,7 @@ async def test_an_approver_clicks_the_mailed_link_in_chromium_and_the_invoice_is
                 raise AssertionError(await screenshot_on_failure(page, tmp_path / "approval.png")) from exc
 
             async def paid() -> dict | None:
-                body = (await http.get(f"/api/invoices/{invoice_id}")).json()
+                body = (await http.get(f"/api/invoices/{invoice_id}", headers=reader)).json()
                 return body if body["status"] == "SUCCESS" else None
 
             body = await _eventually("the payment after the approval", paid)

@@ -26,7 +26,9 @@ def _bearer(settings: Settings, who: str, *roles: str, ttl: timedelta = timedelt
 
 async def _pending_request(client: httpx.AsyncClient, settings: Settings) -> tuple[str, dict]:
     text = globex_invoice(f"GX-{uuid.uuid4().hex[:6]}", Decimal("12000"))
-    response = await client.post("/api/process-invoice", json={"raw_text": text, "submitted_by": "cfo@example.com"})
+    response = await client.post(
+        "/api/process-invoice", json={"raw_text": text}, headers=_bearer(settings, "cfo@example.com", "cfo")
+    )
     assert response.status_code == 202 and response.json()["status"] == "PAUSED_FOR_APPROVAL", response.text
     invoice_id = response.json()["invoice_id"]
     assert response.json()["approval_id"]

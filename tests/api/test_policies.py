@@ -37,9 +37,11 @@ async def test_bad_limits_are_422(client: httpx.AsyncClient, ops: dict, bad: str
     assert (await client.get("/api/settings/limit", headers=ops)).json() == {"limit": "5000"}
 
 
-async def test_changing_the_limit_publishes_a_version_and_takes_effect(client: httpx.AsyncClient, ops: dict) -> None:
+async def test_changing_the_limit_publishes_a_version_and_takes_effect(
+    client: httpx.AsyncClient, cfo: dict, ops: dict
+) -> None:
     over = SAMPLES["01-acme-hosting.txt"].replace("USD 1,250.00", "USD 6,000.00")
-    assert (await client.post("/api/process-invoice", json={"raw_text": over})).json()["status"] == (
+    assert (await client.post("/api/process-invoice", json={"raw_text": over}, headers=cfo)).json()["status"] == (
         "PAUSED_FOR_APPROVAL"
     )
     response = await client.post("/api/settings/limit", json={"new_limit": "7500"}, headers=ops)
@@ -49,7 +51,7 @@ async def test_changing_the_limit_publishes_a_version_and_takes_effect(client: h
 
     # Another bill (number and date), so it is not held as a possible duplicate of the first.
     again = over.replace("INV-2024-001", "INV-2024-077").replace("2024-03-05", "2024-03-06")
-    paid = await client.post("/api/process-invoice", json={"raw_text": again})
+    paid = await client.post("/api/process-invoice", json={"raw_text": again}, headers=cfo)
     assert paid.status_code == 200, paid.text
 
     history = (await client.get("/api/policies", headers=ops)).json()
@@ -69,9 +71,9 @@ async def test_invalid_documents_are_refused_naming_the_field(client: httpx.Asyn
     assert (await client.get("/api/policies/drafts", headers=ops)).json() == []
 
 
-async def test_dry_run_shows_what_would_move_then_publish(client: httpx.AsyncClient, ops: dict) -> None:
+async def test_dry_run_shows_what_would_move_then_publish(client: httpx.AsyncClient, cfo: dict, ops: dict) -> None:
     for name in ("01-acme-hosting.txt", "02-northwind.txt", "03-globex-over-limit.txt"):
-        await client.post("/api/process-invoice", json={"raw_text": SAMPLES[name]})
+        await client.post("/api/process-invoice", json={"raw_text": SAMPLES[name]}, headers=cfo)
     active = (await client.get("/api/policies/active", headers=ops)).json()["document"]
     stricter = {
         **active,
@@ -109,8 +111,8 @@ async def test_concurrent_publishes_leave_exactly_one_active_version(client: htt
     assert sorted(versions) == list(range(1, len(versions) + 1))
 
 
-async def test_runway_shows_its_inputs(client: httpx.AsyncClient, ops: dict) -> None:
-    await client.post("/api/process-invoice", json={"raw_text": SAMPLES["01-acme-hosting.txt"]})
+async def test_runway_shows_its_inputs(client: httpx.AsyncClient, cfo: dict, ops: dict) -> None:
+    await client.post("/api/process-invoice", json={"raw_text": SAMPLES["01-acme-hosting.txt"]}, headers=cfo)
     runway = (await client.get("/api/treasury/runway", headers=ops)).json()
     assert Decimal(runway["balance"]) == Decimal("998750")
     assert Decimal(runway["reserved"]) == 0

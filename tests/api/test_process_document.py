@@ -13,10 +13,10 @@ from tests.fixtures.pdfs import scanned_pdf, text_pdf
 ACME = dict(sample_invoices())["01-acme-hosting.txt"]
 
 
-async def test_a_text_pdf_is_read_paid_and_kept(client: httpx.AsyncClient) -> None:
+async def test_a_text_pdf_is_read_paid_and_kept(client: httpx.AsyncClient, cfo: dict) -> None:
     pdf = text_pdf(ACME)
     response = await client.post(
-        "/api/process-invoice/document", content=pdf, headers={"content-type": "application/pdf"}
+        "/api/process-invoice/document", content=pdf, headers={**cfo, "content-type": "application/pdf"}
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -28,16 +28,16 @@ async def test_a_text_pdf_is_read_paid_and_kept(client: httpx.AsyncClient) -> No
         assert await session.scalar(select(Invoice.document).where(Invoice.id == invoice.id)) == pdf
 
 
-async def test_plain_text_body_is_processed_too(client: httpx.AsyncClient) -> None:
+async def test_plain_text_body_is_processed_too(client: httpx.AsyncClient, cfo: dict) -> None:
     response = await client.post(
-        "/api/process-invoice/document", content=ACME.encode(), headers={"content-type": "text/plain"}
+        "/api/process-invoice/document", content=ACME.encode(), headers={**cfo, "content-type": "text/plain"}
     )
     assert response.status_code == 200 and response.json()["status"] == "SUCCESS"
 
 
-async def test_a_scanned_pdf_gets_a_clear_422_and_nothing_is_stored(client: httpx.AsyncClient) -> None:
+async def test_a_scanned_pdf_gets_a_clear_422_and_nothing_is_stored(client: httpx.AsyncClient, cfo: dict) -> None:
     response = await client.post(
-        "/api/process-invoice/document", content=scanned_pdf(), headers={"content-type": "application/pdf"}
+        "/api/process-invoice/document", content=scanned_pdf(), headers={**cfo, "content-type": "application/pdf"}
     )
     assert response.status_code == 422
     assert "no text layer" in response.json()["detail"]

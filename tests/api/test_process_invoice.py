@@ -21,8 +21,10 @@ KEYS = {"invoice_id", "status", "reason", "tx_hash", "approval_id"}
         ("05-malformed.txt", 403, "BLOCKED"),
     ],
 )
-async def test_decisions_map_to_status_codes(client: httpx.AsyncClient, sample: str, code: int, status: str) -> None:
-    response = await client.post("/api/process-invoice", json={"raw_text": SAMPLES[sample]})
+async def test_decisions_map_to_status_codes(
+    client: httpx.AsyncClient, cfo: dict, sample: str, code: int, status: str
+) -> None:
+    response = await client.post("/api/process-invoice", json={"raw_text": SAMPLES[sample]}, headers=cfo)
     assert response.status_code == code, response.text
     body = response.json()
     assert set(body) == KEYS
@@ -33,7 +35,7 @@ async def test_decisions_map_to_status_codes(client: httpx.AsyncClient, sample: 
     else:
         assert body["tx_hash"] is None
 
-    detail = (await client.get(f"/api/invoices/{body['invoice_id']}")).json()
+    detail = (await client.get(f"/api/invoices/{body['invoice_id']}", headers=cfo)).json()
     assert detail["status"] == status
     assert [d["step"] for d in detail["decisions"]][:2] == ["extract", "evaluate"]
 
@@ -51,31 +53,33 @@ async def test_decisions_map_to_status_codes(client: httpx.AsyncClient, sample: 
     ],
 )
 async def test_bad_input_gets_a_clear_422_and_stores_nothing(
-    client: httpx.AsyncClient, payload: dict, message: str
+    client: httpx.AsyncClient, cfo: dict, payload: dict, message: str
 ) -> None:
-    response = await client.post("/api/process-invoice", json=payload)
+    response = await client.post("/api/process-invoice", json=payload, headers=cfo)
     assert response.status_code == 422
     assert message in response.json()["detail"]
     await _assert_no_invoices(client)
 
 
-async def test_non_utf8_body_is_422(client: httpx.AsyncClient) -> None:
+async def test_non_utf8_body_is_422(client: httpx.AsyncClient, cfo: dict) -> None:
     body = b'{"raw_text": "Rechnung \xff\xfe Betrag"}'
-    response = await client.post("/api/process-invoice", content=body, headers={"content-type": "application/json"})
+    response = await client.post(
+        "/api/process-invoice", content=body, headers={**cfo, "content-type": "application/json"}
+    )
     assert response.status_code == 422
     await _assert_no_invoices(client)
 
 
-async def test_huge_body_is_refused_before_reading(client: httpx.AsyncClient) -> None:
+async def test_huge_body_is_refused_before_reading(client: httpx.AsyncClient, cfo: dict) -> None:
     response = await client.post(
-        "/api/process-invoice", content=b"x" * 11_000_000, headers={"content-type": "application/json"}
+        "/api/process-invoice", content=b"x" * 11_000_000, headers={**cfo, "content-type": "application/json"}
     )
     assert response.status_code == 413
 
 
-async def test_negative_amount_is_blocked_and_nothing_is_paid(client: httpx.AsyncClient) -> None:
+async def test_negative_amount_is_blocked_and_nothing_is_paid(client: httpx.AsyncClient, cfo: dict) -> None:
     text = SAMPLES["01-acme-hosting.txt"].replace("Total: USD 1,250.00", "Total: USD -1,250.00")
-    response = await client.post("/api/process-invoice", json={"raw_text": text})
+    response = await client.post("/api/process-invoice", json={"raw_text": text}, headers=cfo)
     assert response.status_code == 403
     assert response.json()["status"] == "BLOCKED"
 
@@ -86,7 +90,12 @@ async def test_health(client: httpx.AsyncClient) -> None:
     assert ready.status_code == 200
     body = ready.json()
     assert set(body) == {"status", "timestamp", "version", "services"}
-    assert body["services"] == {"database": "up", "redis": "up", "blockchain": "up"}
+    assert body["services"] == {
+        "database": "up",
+        "redis": "up",
+        "blockchain": "up",
+        "smtp": "not configured (outbox)",
+    }
 
 
 async def _assert_no_invoices(client: httpx.AsyncClient) -> None:
@@ -97,7 +106,7 @@ async def _assert_no_invoices(client: httpx.AsyncClient) -> None:
         assert await session.scalar(select(func.count()).select_from(Invoice)) == 0
 
 
-async def test_an_unreachable_chain_is_503_and_the_invoice_is_kept(client: httpx.AsyncClient) -> None:
+async def test_an_unreachable_chain_is_503_and_the_invoice_is_kept(client: httpx.AsyncClient, cfo: dict) -> None:
     import aiohttp
 
     from finance.models import Invoice
@@ -112,7 +121,9 @@ async def test_an_unreachable_chain_is_503_and_the_invoice_is_kept(client: httpx
     # The node is gone before the policy could read the balance: nothing may be decided without it.
     chain._rpc = chain._raw_quantity = down
     try:
-        response = await client.post("/api/process-invoice", json={"raw_text": SAMPLES["01-acme-hosting.txt"]})
+        response = await client.post(
+            "/api/process-invoice", json={"raw_text": SAMPLES["01-acme-hosting.txt"]}, headers=cfo
+        )
     finally:
         chain._rpc, chain._raw_quantity = real
     assert response.status_code == 503 and response.headers["retry-after"] == "10"

@@ -51,7 +51,7 @@ async def test_bad_addresses_are_refused(client: httpx.AsyncClient, ops: dict) -
 
 
 async def test_payout_change_needs_a_second_person_and_holds_payments(
-    client: httpx.AsyncClient, ops: dict, second_ops: dict
+    client: httpx.AsyncClient, cfo: dict, ops: dict, second_ops: dict
 ) -> None:
     acme = await _acme(client, ops)
     change = await client.post(
@@ -62,7 +62,7 @@ async def test_payout_change_needs_a_second_person_and_holds_payments(
     assert (await _acme(client, ops))["payout_address"] == acme["payout_address"]
 
     # While the change waits, nothing is paid to the vendor, at either address.
-    held = await client.post("/api/process-invoice", json={"raw_text": ACME_TEXT})
+    held = await client.post("/api/process-invoice", json={"raw_text": ACME_TEXT}, headers=cfo)
     assert held.status_code == 202 and held.json()["status"] == "PAUSED_FOR_APPROVAL"
     assert "awaits approval" in held.json()["reason"]
 
@@ -78,6 +78,7 @@ async def test_payout_change_needs_a_second_person_and_holds_payments(
     paid = await client.post(
         "/api/process-invoice",
         json={"raw_text": ACME_TEXT.replace("INV-2024-001", "INV-2024-100").replace("2024-03-05", "2024-03-07")},
+        headers=cfo,
     )
     assert paid.status_code == 200, paid.text
 

@@ -1,0 +1,1 @@
+"""The treasury at a glance: balance, burn, runway and what needs attention; the latest decisions."""

@@ -1,0 +1,94 @@
+"""Sign-in (`POST /token`, the original design's OAuth2 password form), refresh, and user administration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy import select
+
+from api.auth import AuthenticatedPrincipal, require_roles
+from api.deps import SettingsDep, TreasurerDep
+from api.tokens import AccessTokens
+from api.users.schemas import RefreshIn, TokenOut, UserIn, UserOut
+from api.users.service import (
+    RefreshReused,
+    authenticate,
+    create_user,
+    issue_refresh,
+    revoke_family,
+    rotate_refresh,
+)
+from finance.api_keys import Principal
+from finance.errors import NotFound
+from finance.models import User
+from finance.settings import Settings
+
+router = APIRouter(tags=["users"])
+AdminPrincipal = Annotated[Principal, Depends(require_roles("admin"))]
+_REFUSED = {401: {"description": "Wrong e-mail or password, or a refresh token that is unknown, used or expired"}}
+
+
+def _pair(request: Request, settings: Settings, user: User, refresh: str) -> TokenOut:
+    tokens: AccessTokens = request.app.state.access_tokens
+    ttl = timedelta(minutes=settings.access_token_minutes)
+    return TokenOut(
+        access_token=tokens.issue(user.email, set(user.roles), ttl=ttl),
+        expires_in=int(ttl.total_seconds()),
+        refresh_token=refresh,
+    )
+
+
+@router.post("/token", response_model=TokenOut, responses=_REFUSED)
+async def sign_in(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    treasurer: TreasurerDep,
+    settings: SettingsDep,
+) -> TokenOut:
+    """Sign in with e-mail (`username`) and password: a short-lived access token and a refresh token."""
+    async with treasurer.sessions.begin() as session:
+        user = await authenticate(session, form.username, form.password)
+        refresh = await issue_refresh(session, user, timedelta(days=settings.refresh_token_days))
+    return _pair(request, settings, user, refresh.token)
+
+
+@router.post("/token/refresh", response_model=TokenOut, responses=_REFUSED)
+async def refresh(request: Request, body: RefreshIn, treasurer: TreasurerDep, settings: SettingsDep) -> TokenOut:
+    """A new token pair for a refresh token. Each refresh token works once; reusing one signs out its sessions."""
+    try:
+        async with treasurer.sessions.begin() as session:
+            user, issued = await rotate_refresh(
+                session, body.refresh_token, timedelta(days=settings.refresh_token_days)
+            )
+    except RefreshReused as reused:
+        async with treasurer.sessions.begin() as session:
+            await revoke_family(session, reused.family)
+        raise
+    return _pair(request, settings, user, issued.token)
+
+
+@router.post("/users/", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+async def add_user(body: UserIn, admin: AdminPrincipal, treasurer: TreasurerDep) -> UserOut:
+    """Create a user (admins only). Passwords need 12 characters at least; only an argon2 hash is kept."""
+    async with treasurer.sessions.begin() as session:
+        user = await create_user(session, body.email, body.password, body.roles, created_by=admin.name)
+        return UserOut.model_validate(user, from_attributes=True)
+
+
+@router.get("/users/", response_model=list[UserOut])
+async def list_users(_: AdminPrincipal, treasurer: TreasurerDep) -> list[UserOut]:
+    async with treasurer.sessions() as session:
+        users = await session.scalars(select(User).order_by(User.email))
+        return [UserOut.model_validate(u, from_attributes=True) for u in users]
+
+
+@router.get("/users/me", response_model=UserOut)
+async def me(principal: AuthenticatedPrincipal, treasurer: TreasurerDep) -> UserOut:
+    async with treasurer.sessions() as session:
+        user = await session.scalar(select(User).where(User.email == principal.name))
+        if user is None:
+            raise NotFound(f"{principal.name} signs in with an API key, not as a user")
+        return UserOut.model_validate(user, from_attributes=True)

@@ -1,0 +1,168 @@
+"""The web app in a real browser (Debian chromium through Playwright), served on loopback with a worker:
+the CFO signs in, submits an invoice and watches it get paid; ops lowers the limit and the next invoice
+waits for approval; the approver approves it on its page and it is paid. Plus the forms' CSRF and
+sign-in rules over plain HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+
+from agents.worker import run_worker
+from api.app import create_app
+from api.demo import sample_invoices
+from finance.db import create_engine, session_factory
+from finance.settings import Settings
+from tests.fixtures.browser import live_server, screenshot_on_failure
+from tests.fixtures.smtp import SmtpServer, free_port
+
+pytestmark = pytest.mark.asyncio
+SAMPLES = dict(sample_invoices())
+PASSWORD = "a long test passphrase"
+
+
+async def _users(settings: Settings, *people: tuple[str, str]) -> None:
+    from api.users.service import create_user
+
+    engine = create_engine(settings.database_url)
+    async with session_factory(engine).begin() as session:
+        for email, role in people:
+            await create_user(session, email, PASSWORD, [role], created_by="test")
+    await engine.dispose()
+
+
+async def _sign_in(browser, base_url: str, email: str):  # noqa: ANN001, ANN202
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{base_url}/app")
+    assert "/login" in page.url, "an unsigned visitor is sent to the login page"
+    await page.fill("#username", email)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.get_by_role("heading", name="Dashboard").wait_for()
+    return page
+
+
+async def test_cfo_ops_and_approver_in_the_browser(
+    bootstrapped: Settings,
+    smtp_server: SmtpServer,
+    browser,  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    settings = bootstrapped.model_copy(
+        update={
+            "smtp_host": smtp_server.host,
+            "smtp_port": smtp_server.port,
+            "smtp_security": "none",
+            "public_base_url": f"http://127.0.0.1:{port}",
+        }
+    )
+    await _users(
+        settings, ("cfo@example.com", "cfo"), ("ops@example.com", "ops"), ("controller@example.com", "approver")
+    )
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, consumer="web-test", stop=stop))
+    page = None
+    try:
+        async with live_server(create_app(settings), port) as base_url:
+            # 1. The CFO submits an invoice within the limit and watches it get paid (live, no reload by hand).
+            page = cfo = await _sign_in(browser, base_url, "cfo@example.com")
+            await cfo.click("text=Submit")
+            await cfo.fill("#raw_text", SAMPLES["01-acme-hosting.txt"])
+            await cfo.click("#submit")
+            await cfo.wait_for_url(re.compile(r"/app/invoices/[0-9a-f-]{36}$"))
+            await cfo.locator("#status", has_text="paid").wait_for(timeout=60_000)
+            assert (await cfo.locator("#tx").inner_text()).startswith("0x")
+
+            # 2. Ops lowers the per-invoice limit below the next invoice's amount.
+            page = ops = await _sign_in(browser, base_url, "ops@example.com")
+            await ops.click("text=Settings")
+            await ops.fill("#new_limit", "500")
+            await ops.click("#save-limit")
+            await ops.locator("#limit", has_text="500.00").wait_for()
+
+            # 3. The next invoice (980.50) now takes the approval path.
+            page = cfo
+            await cfo.goto(f"{base_url}/app/invoices/new")
+            await cfo.fill("#raw_text", SAMPLES["02-northwind.txt"])
+            await cfo.click("#submit")
+            await cfo.locator("#status", has_text="pending_approval").wait_for(timeout=60_000)
+            invoice_url = cfo.url
+            assert "approval" in (await cfo.locator("#reason").inner_text()).lower() or "limit" in (
+                await cfo.locator("#reason").inner_text()
+            )
+
+            # 4. The approver sees it on the dashboard, opens it and approves; the CFO's page shows it paid.
+            page = approver = await _sign_in(browser, base_url, "controller@example.com")
+            await approver.click(f"a[href='{invoice_url.removeprefix(base_url)}']")
+            await approver.click("button.approve")
+            await approver.locator("#status", has_text="paid").wait_for(timeout=60_000)
+            await cfo.locator("#status", has_text="paid").wait_for(timeout=60_000)
+
+            # 5. On a phone-sized screen the dashboard fits without sideways scrolling.
+            phone_context = await browser.new_context(viewport={"width": 390, "height": 844})
+            phone = await phone_context.new_page()
+            await phone.goto(f"{base_url}/login")
+            assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    except Exception as exc:
+        if page is not None:
+            raise AssertionError(await screenshot_on_failure(page, tmp_path / "web.png")) from exc
+        raise
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 30)
+
+
+async def test_forms_need_their_csrf_token_and_pages_need_a_session(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+    await _users(bootstrapped, ("cfo@example.com", "cfo"))
+    assert (await client.get("/app")).status_code == 303
+    assert (await client.get("/app")).headers["location"].startswith("/login")
+
+    # Signing in needs the login form's own CSRF token (a cookie it set, echoed in the form).
+    refused = await client.post("/login", data={"username": "cfo@example.com", "password": PASSWORD})
+    assert refused.status_code == 403
+    form = await client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    signed_in = await client.post(
+        "/login",
+        data={"username": "cfo@example.com", "password": PASSWORD, "csrf": token, "next": "https://evil.example"},
+    )
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/app", "never an open redirect"
+    assert "httponly" in signed_in.headers["set-cookie"].lower()
+
+    dashboard = await client.get("/app")
+    assert dashboard.status_code == 200 and "Treasury balance" in dashboard.text
+    # A form posted without the page's CSRF token (as a forged cross-site post would be) changes nothing.
+    forged = await client.post("/app/invoices", data={"raw_text": SAMPLES["01-acme-hosting.txt"]})
+    assert forged.status_code == 403 and "Nothing was changed" in forged.text
+    assert "No invoices yet." in (await client.get("/app/invoices")).text
+    # The CFO is not ops: settings are refused.
+    assert (await client.get("/app/settings")).status_code == 403
+
+
+async def test_decisions_arrive_as_server_sent_events(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+    await _users(bootstrapped, ("cfo@example.com", "cfo"))
+    form = await client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    await client.post("/login", data={"username": "cfo@example.com", "password": PASSWORD, "csrf": token})
+    page = await client.get("/app/invoices/new")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    submitted = await client.post("/app/invoices", data={"raw_text": SAMPLES["04-unknown-vendor.txt"], "csrf": csrf})
+    assert submitted.status_code == 303
+    invoice_id = submitted.headers["location"].rsplit("/", 1)[1]
+    # No worker here: the submission is queued. Process it, then read its decisions from the stream.
+    treasurer = client._transport.app.state.treasurer  # noqa: SLF001
+    await treasurer.process(uuid.UUID(invoice_id))
+    events: list[str] = []
+    async with client.stream("GET", f"/app/events?invoice={invoice_id}") as stream:
+        async for line in stream.aiter_lines():
+            if line.startswith("data: "):
+                events.append(line)
+                if '"step": "record"' in line:
+                    break
+    assert any('"outcome": "block"' in e for e in events) and '"step": "record"' in events[-1]

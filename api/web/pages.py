@@ -210,7 +210,10 @@ async def cast(
 ) -> Response:
     check_csrf(request, csrf)
     require(me, "approver", "admin")
-    await vote(treasurer, request_id, me.name, decision, channel="web", comment=comment.strip() or None)
+    try:
+        await vote(treasurer, request_id, me.name, decision, channel="web", comment=comment.strip() or None)
+    except TreasurerError as exc:  # already voted, closed, not an approver: a page that says so
+        return _render(request, "error.html", me, exc.status_code, message=exc.message)
     return _see(f"/app/invoices/{invoice_id}")
 
 

@@ -10,6 +10,7 @@ import re
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from agents.worker import run_worker
@@ -145,24 +146,29 @@ async def test_forms_need_their_csrf_token_and_pages_need_a_session(client, boot
     assert (await client.get("/app/settings")).status_code == 403
 
 
-async def test_decisions_arrive_as_server_sent_events(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_decisions_arrive_as_server_sent_events(bootstrapped: Settings) -> None:
+    # Over real HTTP: httpx's in-process ASGI transport buffers a whole response, and an event stream never ends.
     await _users(bootstrapped, ("cfo@example.com", "cfo"))
-    form = await client.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-    await client.post("/login", data={"username": "cfo@example.com", "password": PASSWORD, "csrf": token})
-    page = await client.get("/app/invoices/new")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    submitted = await client.post("/app/invoices", data={"raw_text": SAMPLES["04-unknown-vendor.txt"], "csrf": csrf})
-    assert submitted.status_code == 303
-    invoice_id = submitted.headers["location"].rsplit("/", 1)[1]
-    # No worker here: the submission is queued. Process it, then read its decisions from the stream.
-    treasurer = client._transport.app.state.treasurer  # noqa: SLF001
-    await treasurer.process(uuid.UUID(invoice_id))
-    events: list[str] = []
-    async with client.stream("GET", f"/app/events?invoice={invoice_id}") as stream:
-        async for line in stream.aiter_lines():
-            if line.startswith("data: "):
-                events.append(line)
-                if '"step": "record"' in line:
-                    break
+    app = create_app(bootstrapped)
+    async with live_server(app, free_port()) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        form = await client.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+        await client.post("/login", data={"username": "cfo@example.com", "password": PASSWORD, "csrf": token})
+        page = await client.get("/app/invoices/new")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        submitted = await client.post(
+            "/app/invoices", data={"raw_text": SAMPLES["04-unknown-vendor.txt"], "csrf": csrf}
+        )
+        assert submitted.status_code == 303
+        invoice_id = submitted.headers["location"].rsplit("/", 1)[1]
+        # No worker here: the submission is queued. Process it, then read its decisions from the stream.
+        await app.state.treasurer.process(uuid.UUID(invoice_id))
+        events: list[str] = []
+        async with asyncio.timeout(30), client.stream("GET", f"/app/events?invoice={invoice_id}") as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            async for line in stream.aiter_lines():
+                if line.startswith("data: "):
+                    events.append(line)
+                    if '"step": "record"' in line:
+                        break
     assert any('"outcome": "block"' in e for e in events) and '"step": "record"' in events[-1]

@@ -56,8 +56,11 @@ def _see(url: str) -> RedirectResponse:
 
 
 def _local(path: str | None) -> str:
-    # Only paths of this site: `next=https://evil.example` must not turn the login into an open redirect.
-    return path if path and path.startswith("/") and not path.startswith("//") else "/app"
+    # Only paths of this site: `next=https://evil.example` must not turn the login into an open redirect, and
+    # browsers read `//host` and `/\host` as another host.
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path or any(ord(c) < 32 for c in path):
+        return "/app"
+    return path
 
 
 @router.get("/static/{name}")

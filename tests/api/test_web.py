@@ -134,6 +134,9 @@ async def test_forms_need_their_csrf_token_and_pages_need_a_session(client, boot
         data={"username": "cfo@example.com", "password": PASSWORD, "csrf": token, "next": "https://evil.example"},
     )
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/app", "never an open redirect"
+    for sneaky in ("//evil.example", "/\\evil.example", "/\t/evil.example"):
+        page = await client.get("/login", params={"next": sneaky})
+        assert f'value="{sneaky}"' not in page.text and 'name="next" value="/app"' in page.text
     assert "httponly" in signed_in.headers["set-cookie"].lower()
 
     dashboard = await client.get("/app")

@@ -7,6 +7,7 @@ import pytest_asyncio
 
 from api.app import create_app
 from finance.settings import Settings
+from tests.fixtures.credentials import api_key_headers
 from tests.fixtures.vendors import register_sample_vendors
 
 
@@ -29,28 +30,22 @@ async def client(bootstrapped: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield http
 
 
-async def _api_key(settings: Settings, owner: str, *roles: str) -> dict[str, str]:
-    from finance.api_keys import create_api_key
-    from finance.db import create_engine, session_factory
-
-    engine = create_engine(settings.database_url)
-    async with session_factory(engine).begin() as session:
-        key = await create_api_key(session, owner, list(roles))
-    await engine.dispose()
-    return {"Authorization": f"Bearer {key}"}
-
-
 @pytest_asyncio.fixture
 async def ops(bootstrapped: Settings) -> dict[str, str]:
     """Headers of an operator (role ops)."""
-    return await _api_key(bootstrapped, "ops.one@example.com", "ops")
+    return await api_key_headers(bootstrapped, "ops.one@example.com", "ops")
 
 
 @pytest_asyncio.fixture
 async def second_ops(bootstrapped: Settings) -> dict[str, str]:
-    return await _api_key(bootstrapped, "ops.two@example.com", "ops")
+    return await api_key_headers(bootstrapped, "ops.two@example.com", "ops")
 
 
 @pytest_asyncio.fixture
 async def cfo(bootstrapped: Settings) -> dict[str, str]:
-    return await _api_key(bootstrapped, "cfo@example.com", "cfo")
+    return await api_key_headers(bootstrapped, "cfo@example.com", "cfo")
+
+
+@pytest_asyncio.fixture
+async def auditor(bootstrapped: Settings) -> dict[str, str]:
+    return await api_key_headers(bootstrapped, "auditor@example.com", "auditor")

@@ -13,21 +13,12 @@ from api.demo import sample_invoices
 from api.tokens import AccessTokens
 from finance.db import create_engine, session_factory
 from finance.settings import Settings
+from tests.fixtures.credentials import api_key_headers
 
 SAMPLES = dict(sample_invoices())
 DASHBOARD_KEYS = {"status", "treasury_balance", "currency", "monthly_burn", "runway_months", "alerts"}
 LOG_KEYS = {"timestamp", "event", "balance", "status", "tx_hash", "required", "reason"}
 UNITS = 10**6  # the test token has 6 decimals
-
-
-async def _api_key(settings: Settings, owner: str, *roles: str) -> dict[str, str]:
-    from finance.api_keys import create_api_key
-
-    engine = create_engine(settings.database_url)
-    async with session_factory(engine).begin() as session:
-        key = await create_api_key(session, owner, list(roles))
-    await engine.dispose()
-    return {"Authorization": f"Bearer {key}"}
 
 
 async def _sql(settings: Settings, statement: str) -> None:
@@ -57,7 +48,7 @@ async def test_every_role_may_read_it_but_only_with_a_credential(
     response = await client.get(path, headers={"Authorization": f"Bearer {nobody}"})
     assert response.status_code == 403 and response.json()["code"] == "forbidden"
     for role in ("auditor", "admin", "approver"):
-        headers = await _api_key(bootstrapped, f"{role}@example.com", role)
+        headers = await api_key_headers(bootstrapped, f"{role}@example.com", role)
         assert (await client.get(path, headers=headers)).status_code == 200
     for headers in (cfo, ops):
         assert (await client.get(path, headers=headers)).status_code == 200

@@ -9,32 +9,17 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import pytest_asyncio
 from sqlalchemy import text
 
 from api.demo import sample_invoices
 from finance.db import create_engine, session_factory
 from finance.decisions import DecisionLog
 from finance.settings import Settings
+from tests.fixtures.credentials import api_key_headers
 
 SAMPLES = dict(sample_invoices())
 ITEM_KEYS = {"id", "invoice_id", "step", "outcome", "reason", "details", "actor", "created_at", "prev_hash", "hash"}
 CSV_HEADER = "id,created_at,invoice_id,step,outcome,actor,reason,details_json,prev_hash,hash".split(",")
-
-
-async def _api_key(settings: Settings, owner: str, *roles: str) -> dict[str, str]:
-    from finance.api_keys import create_api_key
-
-    engine = create_engine(settings.database_url)
-    async with session_factory(engine).begin() as session:
-        key = await create_api_key(session, owner, list(roles))
-    await engine.dispose()
-    return {"Authorization": f"Bearer {key}"}
-
-
-@pytest_asyncio.fixture
-async def auditor(bootstrapped: Settings) -> dict[str, str]:
-    return await _api_key(bootstrapped, "auditor@example.com", "auditor")
 
 
 async def _append(settings: Settings, **fields: object) -> None:
@@ -61,7 +46,7 @@ async def test_auditor_endpoints_need_auditor_ops_or_admin(
     assert (await client.get(path)).status_code == 401
     response = await client.get(path, headers=cfo)
     assert response.status_code == 403 and response.json()["code"] == "forbidden"
-    admin = await _api_key(bootstrapped, "admin@example.com", "admin")
+    admin = await api_key_headers(bootstrapped, "admin@example.com", "admin")
     for headers in (auditor, ops, admin):
         assert (await client.get(path, headers=headers)).status_code == 200
 

@@ -6,10 +6,10 @@ import uuid
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from api.demo import sample_invoices
 from finance.settings import Settings
+from tests.fixtures.credentials import api_key_headers
 
 SAMPLES = dict(sample_invoices())
 KEYS = {
@@ -41,22 +41,6 @@ ATTEMPT_KEYS = {
 }
 
 
-async def _api_key(settings: Settings, owner: str, *roles: str) -> dict[str, str]:
-    from finance.api_keys import create_api_key
-    from finance.db import create_engine, session_factory
-
-    engine = create_engine(settings.database_url)
-    async with session_factory(engine).begin() as session:
-        key = await create_api_key(session, owner, list(roles))
-    await engine.dispose()
-    return {"Authorization": f"Bearer {key}"}
-
-
-@pytest_asyncio.fixture
-async def auditor(bootstrapped: Settings) -> dict[str, str]:
-    return await _api_key(bootstrapped, "auditor@example.com", "auditor")
-
-
 async def _pay(client: httpx.AsyncClient, cfo: dict, text: str) -> str:
     response = await client.post("/api/process-invoice", json={"raw_text": text}, headers=cfo)
     assert response.status_code == 200, response.text
@@ -72,7 +56,7 @@ async def _two_payments(client: httpx.AsyncClient, cfo: dict) -> tuple[str, str]
 async def test_transactions_need_a_reader_role(client: httpx.AsyncClient, bootstrapped: Settings) -> None:
     assert (await client.get("/api/transactions")).status_code == 401
     assert (await client.get(f"/api/transactions/{uuid.uuid4()}")).status_code == 401
-    approver = await _api_key(bootstrapped, "approver@example.com", "approver")
+    approver = await api_key_headers(bootstrapped, "approver@example.com", "approver")
     response = await client.get("/api/transactions", headers=approver)
     assert response.status_code == 403 and response.json()["code"] == "forbidden"
     assert (await client.get(f"/api/transactions/{uuid.uuid4()}", headers=approver)).status_code == 403

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from finance.models import Decision, utcnow
+from finance.models import Decision, as_utc, utcnow
 
 GENESIS_HASH = "0" * 64
 # An arbitrary, fixed advisory-lock key reserved for the decision chain.
@@ -26,10 +26,7 @@ _CHAIN_LOCK_KEY = 0x7265_6173_7572_6572
 
 
 def _canonical_time(moment: datetime) -> str:
-    # SQLite hands timestamps back without a zone; they were written in UTC.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def decision_hash(

@@ -36,6 +36,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A timestamp read back from the database, zone-aware. SQLite hands back naive datetimes; every one was
+    written in UTC, and reading it as local time would move deadlines and windows."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 class BaseUnits(TypeDecorator[int]):
     """An amount in token base units: exact at any size, on either database."""
 

@@ -9,12 +9,12 @@ runway    = spendable / burn   (None when nothing burns: infinite)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from finance.models import utcnow
+from finance.models import as_utc, utcnow
 from finance.spend import committed_outflows, settled_outflows
 
 _DAYS_PER_MONTH = 30
@@ -56,8 +56,7 @@ async def compute_runway(
 ) -> Runway:
     now = now or utcnow()
     settled, oldest = await settled_outflows(session, now - timedelta(days=window_days))
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    oldest = as_utc(oldest) if oldest is not None else None
     history_days = min(window_days, (now - oldest).days) if oldest else 0
     observed = settled * _DAYS_PER_MONTH // window_days
     # With little history, a quiet first week would promise years of runway; the baseline keeps it honest.

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from finance.models import Invoice, InvoiceStatus, Payment, PaymentStatus, Vendor, utcnow
+from finance.models import Invoice, InvoiceStatus, Payment, PaymentStatus, Vendor, as_utc, utcnow
 
 WINDOWS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 _COUNTED = (PaymentStatus.PENDING, PaymentStatus.SUBMITTED, PaymentStatus.CONFIRMED)
@@ -89,7 +89,7 @@ def _sum_in_python(rows, since: dict[str, datetime], mtd: datetime, vendor_id, c
         [*(f"global_{w}" for w in WINDOWS), *(f"vendor_{w}" for w in WINDOWS), "vendor_mtd", "category_mtd"], 0
     )
     for amount, created_at, row_vendor, row_category in rows:
-        created_at = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+        created_at = as_utc(created_at)
         for window, start in since.items():
             if created_at >= start:
                 totals[f"global_{window}"] += amount

@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from finance.models import as_utc
+
 MailKind = Literal["request", "reminder", "escalation", "expired", "rejected", "cancelled"]
 
 # Mails asking an approver to decide, and mails telling the submitter how a request ended.
@@ -128,9 +130,7 @@ def _summary(vendor: str | None, number: str | None, amount: str | None, currenc
 
 
 def _deadline(value: datetime) -> str:
-    # SQLite hands back naive datetimes for columns stored in UTC; reading them as local time would move deadlines.
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%A %d %B %Y, %H:%M UTC")
+    return as_utc(value).astimezone(UTC).strftime("%A %d %B %Y, %H:%M UTC")
 
 
 def _context(mail: ApprovalMail) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from finance.approvals.votes import aware, tally
+from finance.approvals.votes import tally
 from finance.models import (
     ApprovalNotification,
     ApprovalRequest,
@@ -23,6 +23,7 @@ from finance.models import (
     Invoice,
     NotificationStatus,
     Vendor,
+    as_utc,
     utcnow,
 )
 from finance.settings import Settings
@@ -87,7 +88,7 @@ class ApprovalMailer:
         invoice = await session.get(Invoice, request.invoice_id)
         vendor = await session.get(Vendor, invoice.vendor_id) if invoice.vendor_id else None
         approvals, _ = await tally(session, request.id)
-        deadline = aware(request.deadline)
+        deadline = as_utc(request.deadline)
         total = (invoice.fields or {}).get("total")
         approve_url = reject_url = None
         if row.kind in _ASKING:

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.runtime import Treasurer
 from finance.approvals.errors import AlreadyVoted
-from finance.approvals.votes import VoteDecision, VoteOutcome, aware, cancel, cast_vote, tally
+from finance.approvals.votes import VoteDecision, VoteOutcome, cancel, cast_vote, tally
 from finance.errors import NotFound
-from finance.models import ApprovalRequest, ApprovalVote, Invoice, Vendor, utcnow
+from finance.models import ApprovalRequest, ApprovalVote, Invoice, Vendor, as_utc, utcnow
 
 
 async def vote(
@@ -75,7 +75,7 @@ class ApprovalView:
 
     @property
     def deadline(self):  # noqa: ANN201
-        return aware(self.request.deadline)
+        return as_utc(self.request.deadline)
 
 
 async def approval_view(session: AsyncSession, request_id: uuid.UUID) -> ApprovalView:

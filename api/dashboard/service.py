@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +15,7 @@ from api.dashboard.schemas import Alert, DashboardOut, LogEntry
 from finance.approvals.counts import waiting_approvals
 from finance.chain.client import TRANSIENT
 from finance.decision_queries import RecentDecision, recent_decisions
-from finance.models import utcnow
+from finance.models import as_utc, utcnow
 from finance.money import from_base_units
 from finance.payments.queries import failed_since, in_flight_since
 from finance.runway import Runway
@@ -125,7 +125,7 @@ def _log_entry(recent: RecentDecision, decimals: int) -> LogEntry:
         required = token_amount(recent.invoice_total_units, decimals)
     else:
         required = None
-    created_at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    created_at = as_utc(row.created_at)
     return LogEntry(
         timestamp=created_at.isoformat(),
         event=row.step,

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,7 +15,7 @@ from api.decisions.schemas import DecisionOut, DecisionPage, VerificationOut
 from finance.decision_queries import DecisionFilter, count_decisions, page_of_decisions, stream_decisions
 from finance.decisions import DecisionLog
 from finance.errors import TreasurerError
-from finance.models import Decision
+from finance.models import Decision, as_utc
 
 CSV_HEADER = (
     "id",
@@ -43,9 +43,7 @@ class InvalidFilter(TreasurerError):
 
 def utc(moment: datetime | None) -> datetime | None:
     # A time without a zone is read as UTC, the zone every decision is recorded in.
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+    return None if moment is None else as_utc(moment)
 
 
 def check_window(since: datetime | None, until: datetime | None) -> None:

@@ -4,20 +4,13 @@ units; gas fees are integer strings in wei, since they overflow a JSON number's 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
+
+from api.timestamps import UtcDatetime
 
 PaymentStatusName = Literal["pending", "submitted", "confirmed", "failed"]
-
-
-# SQLite (the demo) hands timestamps back without a zone; they were written in UTC, and clients are told so.
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class TransactionOut(BaseModel):

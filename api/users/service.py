@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from finance.api_keys import ROLES
 from finance.errors import TreasurerError
-from finance.models import RefreshToken, User, utcnow
+from finance.models import RefreshToken, User, as_utc, utcnow
 
 MIN_PASSWORD_LENGTH = 12
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -148,8 +148,7 @@ async def rotate_refresh(session: AsyncSession, token: str, ttl: timedelta) -> t
         raise SignInRefused("unknown refresh token; sign in again")
     if row.used_at is not None or row.revoked_at is not None:
         raise RefreshReused(row.family)
-    expires_at = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=now.tzinfo)
-    if expires_at <= now:
+    if as_utc(row.expires_at) <= now:
         raise SignInRefused("the refresh token has expired; sign in again")
     user = await session.get(User, row.user_id)
     if user is None or not user.active:

@@ -12,9 +12,9 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from finance.approvals.requests import identity, owe_mail
-from finance.approvals.votes import aware, close
+from finance.approvals.votes import close
 from finance.decisions import DecisionLog
-from finance.models import ApprovalRequest, ApprovalStatus, ApprovalVote, PolicyVersion
+from finance.models import ApprovalRequest, ApprovalStatus, ApprovalVote, PolicyVersion, as_utc
 
 _ENDED = (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED, ApprovalStatus.CANCELLED)
 
@@ -33,8 +33,8 @@ def next_due(request: ApprovalRequest) -> datetime | None:
     if request.status != ApprovalStatus.PENDING:
         return None
     if request.remind_at is not None and request.reminded_at is None:
-        return aware(request.remind_at)
-    return aware(request.deadline)
+        return as_utc(request.remind_at)
+    return as_utc(request.deadline)
 
 
 async def process_due(session: AsyncSession, request_id: uuid.UUID, now: datetime) -> DueResult | None:
@@ -51,19 +51,19 @@ async def process_due(session: AsyncSession, request_id: uuid.UUID, now: datetim
     result = DueResult(request.id)
     if request.status != ApprovalStatus.PENDING:
         return result
-    if now >= aware(request.deadline):
+    if now >= as_utc(request.deadline):
         result.action = "expired"
         result.ended = True
         result.mails = await close(
             session,
             request,
             ApprovalStatus.EXPIRED,
-            f"no quorum by the deadline {aware(request.deadline).isoformat()}",
+            f"no quorum by the deadline {as_utc(request.deadline).isoformat()}",
             by="treasurer",
             now=now,
         )
         return result
-    if request.remind_at is not None and request.reminded_at is None and now >= aware(request.remind_at):
+    if request.remind_at is not None and request.reminded_at is None and now >= as_utc(request.remind_at):
         result.action = "reminded"
         result.mails, result.escalated_to = await _remind(session, request, now)
     result.next_due = next_due(request)

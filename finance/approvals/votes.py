@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import func, select
@@ -20,7 +20,7 @@ from finance.approvals.errors import AlreadyVoted, ApprovalClosed, LinkAlreadyUs
 from finance.approvals.requests import identity, owe_mail
 from finance.decisions import DecisionLog
 from finance.errors import NotFound
-from finance.models import ApprovalRequest, ApprovalStatus, ApprovalVote
+from finance.models import ApprovalRequest, ApprovalStatus, ApprovalVote, as_utc
 
 VoteDecision = Literal["approve", "reject"]
 
@@ -34,11 +34,6 @@ class VoteOutcome:
     # True when this vote closed the request (approved or rejected): the caller must wake the thread.
     closed: bool
     mails: tuple[uuid.UUID, ...] = ()  # owed by the close (the submitter learns of a rejection)
-
-
-def aware(moment: datetime) -> datetime:
-    # SQLite hands timestamps back without a zone; they were written in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def locked_request(session: AsyncSession, request_id: uuid.UUID) -> ApprovalRequest:
@@ -80,7 +75,7 @@ async def cast_vote(
         raise LinkAlreadyUsed("this link has already been used; each link works once")
     if request.status != ApprovalStatus.PENDING:
         raise ApprovalClosed(f"this approval request is already {request.status}; nothing was changed")
-    if now >= aware(request.deadline):
+    if now >= as_utc(request.deadline):
         raise ApprovalClosed("this approval request has passed its deadline; nothing was changed")
     if who not in request.approvers:
         raise NotAnApprover(f"{approver} is not an approver of this request")

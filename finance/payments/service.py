@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from finance.chain.client import ChainClient, Receipt, SignedTransfer
 from finance.decisions import DecisionLog
 from finance.errors import NotFound, PaymentRejected, TreasurerError
-from finance.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus, Vendor, utcnow
+from finance.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus, Vendor, as_utc, utcnow
 from finance.payments.nonce_gaps import unblock_nonces
 from finance.payments.nonces import allocate_nonce
 from finance.payments.repository import PaymentRepository
@@ -364,9 +364,7 @@ def _bump(fee: int, percent: Decimal) -> int:
 
 
 def _age_seconds(moment: datetime) -> float:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-    return (utcnow() - moment).total_seconds()
+    return (utcnow() - as_utc(moment)).total_seconds()
 
 
 def _outcome(payment: Payment) -> PaymentOutcome:

@@ -3,14 +3,13 @@ TREASURER_JWT_SECRET for this purpose alone, so an approval link can never pass 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import UTC, datetime, timedelta
 
 import jwt
 from pydantic import SecretStr
 
 from finance.api_keys import ROLES, Principal
+from finance.settings import purpose_key
 
 AUDIENCE = "treasurer:api"
 ISSUER = "treasurer"
@@ -20,7 +19,7 @@ _PURPOSE = b"access-tokens"
 
 class AccessTokens:
     def __init__(self, secret: SecretStr) -> None:
-        self._key = hmac.new(secret.get_secret_value().encode(), _PURPOSE, hashlib.sha256).digest()
+        self._key = purpose_key(secret, _PURPOSE)
 
     def __repr__(self) -> str:
         return "AccessTokens()"

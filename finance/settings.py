@@ -7,6 +7,8 @@ they are refused at start-up rather than silently used with real money.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -142,6 +144,15 @@ class Settings(BaseSettings):
     @property
     def embedded_chain(self) -> bool:
         return self.chain_rpc_url == EMBEDDED
+
+
+def purpose_key(secret: SecretStr | str, purpose: bytes) -> bytes:
+    """A signing key for one purpose, derived from TREASURER_JWT_SECRET: what one purpose signs (an approval
+    link, an access token, a form's CSRF token) can never pass for another's."""
+    raw = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    if not raw:
+        raise ValueError("a signing key needs a non-empty secret")
+    return hmac.new(raw.encode(), purpose, hashlib.sha256).digest()
 
 
 @lru_cache

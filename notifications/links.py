@@ -7,8 +7,6 @@ the shared secret can verify a link, so nothing about issued links is kept in me
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import uuid
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ import jwt
 from pydantic import SecretStr
 
 from finance.errors import TreasurerError
+from finance.settings import purpose_key
 
 Decision = Literal["approve", "reject"]
 RefusalReason = Literal["malformed", "forged", "expired"]
@@ -69,10 +68,7 @@ def normalise_approver(address: str) -> str:
 
 class ApprovalLinks:
     def __init__(self, secret: SecretStr | str, base_url: str) -> None:
-        raw = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-        if not raw:
-            raise ValueError("approval links need a non-empty secret")
-        self._key = hmac.new(raw.encode(), _PURPOSE, hashlib.sha256).digest()
+        self._key = purpose_key(secret, _PURPOSE)
         self._base_url = base_url.rstrip("/")
 
     def __repr__(self) -> str:

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from api.tokens import AccessTokens
 from finance.api_keys import Principal
 from finance.errors import TreasurerError
+from finance.settings import purpose_key
 
 SESSION_COOKIE = "treasurer_session"
 LOGIN_CSRF_COOKIE = "treasurer_login_csrf"
@@ -38,13 +39,9 @@ class WebForbidden(TreasurerError):
     code = "forbidden"
 
 
-def _key(request: Request) -> bytes:
-    secret = request.app.state.settings.jwt_secret.get_secret_value()
-    return hmac.new(secret.encode(), b"web-csrf", hashlib.sha256).digest()
-
-
 def csrf_for(request: Request, session_token: str) -> str:
-    return hmac.new(_key(request), session_token.encode(), hashlib.sha256).hexdigest()
+    key = purpose_key(request.app.state.settings.jwt_secret, b"web-csrf")
+    return hmac.new(key, session_token.encode(), hashlib.sha256).hexdigest()
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:

@@ -13,12 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agents.worker import run_worker
 from api.app import create_app
 from api.demo import sample_invoices
 from finance.db import create_engine, session_factory
 from finance.settings import Settings
-from tests.fixtures.browser import live_server, screenshot_on_failure
+from tests.fixtures.browser import app_with_worker, live_server, screenshot_on_failure
 from tests.fixtures.smtp import SmtpServer, free_port
 
 pytestmark = pytest.mark.asyncio
@@ -54,23 +53,12 @@ async def test_cfo_ops_and_approver_in_the_browser(
     browser,  # noqa: ANN001
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    settings = bootstrapped.model_copy(
-        update={
-            "smtp_host": smtp_server.host,
-            "smtp_port": smtp_server.port,
-            "smtp_security": "none",
-            "public_base_url": f"http://127.0.0.1:{port}",
-        }
-    )
     await _users(
-        settings, ("cfo@example.com", "cfo"), ("ops@example.com", "ops"), ("controller@example.com", "approver")
+        bootstrapped, ("cfo@example.com", "cfo"), ("ops@example.com", "ops"), ("controller@example.com", "approver")
     )
-    stop = asyncio.Event()
-    worker = asyncio.create_task(run_worker(settings, consumer="web-test", stop=stop))
     page = None
     try:
-        async with live_server(create_app(settings), port) as base_url:
+        async with app_with_worker(bootstrapped, smtp_server, "web-test") as base_url:
             # 1. The CFO submits an invoice within the limit and watches it get paid (live, no reload by hand).
             page = cfo = await _sign_in(browser, base_url, "cfo@example.com")
             await cfo.click("text=Submit")
@@ -114,9 +102,6 @@ async def test_cfo_ops_and_approver_in_the_browser(
         if page is not None:
             raise AssertionError(await screenshot_on_failure(page, tmp_path / "web.png")) from exc
         raise
-    finally:
-        stop.set()
-        await asyncio.wait_for(worker, 30)
 
 
 async def test_forms_need_their_csrf_token_and_pages_need_a_session(client, bootstrapped: Settings) -> None:  # noqa: ANN001

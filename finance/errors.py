@@ -42,3 +42,11 @@ class PaymentRejected(TreasurerError):
 class TransientError(TreasurerError):
     status_code = 503
     code = "transient"
+
+
+class FourEyesRequired(TreasurerError):
+    """One person tried to be both people of a four-eyes control (propose and approve, register and verify,
+    submit and approve). Compared on user ids, whatever credential each step used."""
+
+    status_code = 403
+    code = "four_eyes"

@@ -60,18 +60,45 @@ def test_bootstrap_is_refused_in_production(env_settings: Settings, monkeypatch:
     assert "development chains" in _flat(result.output)
 
 
-def test_vendors_add_registers_a_checksummed_payee(env_settings: Settings) -> None:
+def _user(settings: Settings, email: str, *roles: str) -> None:
+    from finance.db import create_engine, session_factory
+    from tests.fixtures.people import ensure_user
+
+    async def go() -> None:
+        engine = create_engine(settings.database_url)
+        async with session_factory(engine).begin() as session:
+            await ensure_user(session, email, *roles)
+        await engine.dispose()
+
+    asyncio.run(go())
+
+
+def test_vendors_add_then_verify_takes_two_people(env_settings: Settings) -> None:
+    _user(env_settings, "ops@example.com", "ops")
+    _user(env_settings, "ops.lead@example.com", "ops")
+    address = "0xe0674471d93fadcd95ef7db712f7777aa65c8ea7"
+    nobody = runner.invoke(app, ["vendors", "add", "Umbrella Corp", address, "--as", "ghost@example.com"])
+    assert nobody.exit_code == 1 and "no active user with the ops role" in _flat(nobody.output)
     result = runner.invoke(
-        app, ["vendors", "add", "Umbrella Corp", "0xe0674471d93fadcd95ef7db712f7777aa65c8ea7", "--alias", "Umbrella"]
+        app, ["vendors", "add", "Umbrella Corp", address, "--alias", "Umbrella", "--as", "ops@example.com"]
     )
     assert result.exit_code == 0, result.output
-    assert "paid at 0xE0674471D93faDcD95eF7Db712f7777Aa65c8Ea7" in _flat(result.output)
-    again = runner.invoke(app, ["vendors", "add", "UMBRELLA CORP.", "0xE0674471D93faDcD95eF7Db712f7777Aa65c8Ea7"])
-    assert again.exit_code == 1 and "already registered" in _flat(again.output)
+    assert "paid at 0xE0674471D93faDcD95eF7Db712f7777Aa65c8Ea7 once someone else verifies it" in _flat(result.output)
+    again = runner.invoke(
+        app,
+        ["vendors", "add", "UMBRELLA CORP.", "0xE0674471D93faDcD95eF7Db712f7777Aa65c8Ea7", "--as", "ops@example.com"],
+    )
+    assert again.exit_code == 1 and "already" in _flat(again.output)
+    own = runner.invoke(app, ["vendors", "verify", "Umbrella Corp", "--as", "OPS@example.com"])
+    assert own.exit_code == 1 and "someone other than" in _flat(own.output)
+    verified = runner.invoke(app, ["vendors", "verify", "Umbrella Corp", "--as", "ops.lead@example.com"])
+    assert verified.exit_code == 0 and "verified Umbrella Corp" in _flat(verified.output), verified.output
 
 
 def test_vendors_add_refuses_a_mistyped_address(env_settings: Settings) -> None:
-    result = runner.invoke(app, ["vendors", "add", "Typo Ltd", "0xE0674471D93faDcD95eF7Db712f7777Aa65c8EA7"])
+    _user(env_settings, "ops@example.com", "ops")
+    typo = "0xE0674471D93faDcD95eF7Db712f7777Aa65c8EA7"
+    result = runner.invoke(app, ["vendors", "add", "Typo Ltd", typo, "--as", "ops@example.com"])
     assert result.exit_code == 1 and "fails its EIP-55 checksum" in _flat(result.output)
 
 
@@ -90,7 +117,7 @@ async def test_decisions_explain_replays_the_evaluation(env_settings: Settings) 
     result = await asyncio.to_thread(runner.invoke, app, ["decisions", "explain", str(invoice_id)])
     flat = _flat(result.output)
     assert result.exit_code == 0, result.output
-    assert "policy version 1 decided require_approval" in flat
+    assert "policy version 2 decided require_approval" in flat
     assert "per-invoice-limit" in flat and "approval tier over-limit" in flat
     assert "same decision, same rules" in flat
 
@@ -104,6 +131,11 @@ def test_explain_an_unknown_invoice(env_settings: Settings) -> None:
 
 
 def test_apikeys_create_prints_a_working_key_once(env_settings: Settings) -> None:
+    stranger = runner.invoke(app, ["apikeys", "create", "ops@example.com", "--role", "ops"])
+    assert stranger.exit_code == 1 and "create the user first" in _flat(stranger.output)
+    _user(env_settings, "ops@example.com", "ops")
+    beyond = runner.invoke(app, ["apikeys", "create", "ops@example.com", "--role", "admin"])
+    assert beyond.exit_code == 1 and "does not hold the role(s) admin" in _flat(beyond.output)
     result = runner.invoke(app, ["apikeys", "create", "ops@example.com", "--role", "ops"])
     assert result.exit_code == 0, result.output
     key = result.output.strip().splitlines()[-1]

@@ -12,13 +12,15 @@ from rich.console import Console
 from api.commands.approvals import approvals_app
 from api.commands.decisions import register as register_decision_commands
 from api.commands.extraction import register as register_extraction_commands
-from api.commands.running import run_command
+from api.commands.running import TreasurerGroup, run_command
 from api.commands.users import users_app
 from api.commands.vendors import vendors_app
 from finance.settings import get_settings
 
 app = typer.Typer(
-    help="Treasurer: pays vendor invoices in a stablecoin, under policy, exactly once.", no_args_is_help=True
+    cls=TreasurerGroup,
+    help="Treasurer: pays vendor invoices in a stablecoin, under policy, exactly once.",
+    no_args_is_help=True,
 )
 chain_app = typer.Typer(help="Development chain commands.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)

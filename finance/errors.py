@@ -16,6 +16,11 @@ class TreasurerError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the body (`Retry-After` on a 429 or a 503)."""
+        return {}
+
 
 class InvalidInvoice(TreasurerError):
     status_code = 422

@@ -21,6 +21,7 @@ from api.users.service import (
     revoke_family,
     rotate_refresh,
 )
+from api.users.throttle import throttled
 from finance.api_keys import Principal
 from finance.decisions import DecisionLog
 from finance.errors import NotFound
@@ -31,6 +32,11 @@ from finance.users import UserRepository
 router = APIRouter(tags=["users"])
 AdminPrincipal = Annotated[Principal, Depends(require_roles("admin"))]
 _REFUSED = {401: {"description": "Wrong e-mail or password, or a refresh token that is unknown, used or expired"}}
+_SIGN_IN_REFUSED = {
+    **_REFUSED,
+    429: {"description": "Too many failed sign-ins for this account or from this address; see Retry-After"},
+    503: {"description": "Failed sign-ins cannot be counted (Redis unreachable), so none is checked"},
+}
 
 
 def _pair(request: Request, settings: Settings, user: User, refresh: str) -> TokenOut:
@@ -43,15 +49,16 @@ def _pair(request: Request, settings: Settings, user: User, refresh: str) -> Tok
     )
 
 
-@router.post("/token", response_model=TokenOut, responses=_REFUSED)
+@router.post("/token", response_model=TokenOut, responses=_SIGN_IN_REFUSED)
 async def sign_in(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     treasurer: TreasurerDep,
     settings: SettingsDep,
 ) -> TokenOut:
-    """Sign in with e-mail (`username`) and password: a short-lived access token and a refresh token."""
-    async with treasurer.sessions.begin() as session:
+    """Sign in with e-mail (`username`) and password: a short-lived access token and a refresh token. Failed
+    sign-ins are limited per account and per address (`429` with `Retry-After` past the budget)."""
+    async with throttled(request, form.username), treasurer.sessions.begin() as session:
         user = await authenticate(session, form.username, form.password)
         refresh = await issue_refresh(session, user, timedelta(days=settings.refresh_token_days))
     return _pair(request, settings, user, refresh.token)

@@ -21,6 +21,7 @@ from api.deps import IntakeDep, SettingsDep, TreasurerDep
 from api.invoices.queries import list_invoices
 from api.policies.service import current_limit, set_limit
 from api.users.service import authenticate
+from api.users.throttle import throttled
 from api.web.session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -97,7 +98,8 @@ async def login(
 ) -> Response:
     check_login_csrf(request, csrf)
     try:
-        async with treasurer.sessions.begin() as session:
+        # The same budget of failures as `POST /token`: a second door must not double the guesses.
+        async with throttled(request, username), treasurer.sessions.begin() as session:
             user = await authenticate(session, username, password)
     except TreasurerError as exc:
         return _see(f"/login?error={quote(exc.message)}&next={quote(_local(next))}")

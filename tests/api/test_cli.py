@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -16,6 +20,51 @@ runner = CliRunner()
 def _flat(output: str) -> str:
     # rich wraps long lines at the terminal width
     return " ".join(output.split())
+
+
+ROOT = Path(__file__).resolve().parents[2]
+UNSET = "treasurer: TREASURER_ENVIRONMENT is not set; set it to dev, test or production"
+
+
+@pytest.fixture
+def unconfigured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Nothing configured: no TREASURER_* in the environment and no `.env` in the working folder."""
+    for name in list(os.environ):
+        if name.startswith(("TREASURER_", "OPENAI_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "command", [["serve"], ["worker"], ["db", "upgrade"], ["users", "list"], ["payments", "reconcile"]]
+)
+def test_an_unset_environment_is_one_line_and_exit_2(unconfigured: None, command: list[str]) -> None:
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == UNSET + "\n" and result.stdout == ""
+
+
+def test_an_empty_jwt_secret_is_named_before_anything_starts(
+    unconfigured: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TREASURER_ENVIRONMENT", "production")
+    monkeypatch.setenv("TREASURER_JWT_SECRET", "")
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert result.stderr == "treasurer: TREASURER_JWT_SECRET is set but empty; give it a value or unset it\n"
+
+
+def test_the_console_script_prints_no_traceback(tmp_path: Path) -> None:
+    # The real process, as a deployment runs it: one line on stderr, exit code 2, nothing else.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TREASURER_", "OPENAI_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", UNSET + "\n")
 
 
 @pytest.fixture

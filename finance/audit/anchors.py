@@ -287,9 +287,11 @@ async def wait_until_mined(anchorer: Anchorer, anchor: AnchorRecord) -> AnchorRe
     if anchor.status == AnchorStatus.MINED:
         return anchor
     await anchorer.chain.wait_for_confirmed_receipt(anchor.tx_hash)
-    for settled in await anchorer.settle():
-        if settled.seq == anchor.seq:
-            return settled
+    await anchorer.settle()
+    async with anchorer.sessions() as session:
+        live = await _live_anchor(session, anchor.seq)
+    if live is not None and live.status == AnchorStatus.MINED:
+        return _record(live)
     raise AnchorRefused(
         f"anchor {anchor.tx_hash} is not mined after {anchorer.settings.receipt_timeout_seconds:g} s; "
         "a worker keeps watching it (or run `treasurer audit anchor` again)"

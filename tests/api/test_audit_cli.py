@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -129,7 +128,7 @@ async def test_the_anchor_file_alone_is_enough_when_the_anchor_table_is_emptied(
 
 
 async def test_the_anchor_table_alone_is_enough_when_the_file_is_lost(anchored_log: Settings) -> None:
-    Path(anchored_log.anchor_file).unlink()
+    await asyncio.to_thread(anchored_log.anchor_file.unlink)
     with superuser(anchored_log.database_url) as conn:
         _delete_last(conn)
     result = await _cli("audit", "verify", "--against-chain")

@@ -248,7 +248,7 @@ class ChainClient:
 
     @rpc_retry
     async def estimate_gas(self, to: str, data: bytes) -> int:
-        tx = {"from": self.treasury_address, "to": to, "value": "0x0", "data": "0x" + data.hex()}
+        tx = {"from": self.treasury_address, "to": to, "data": "0x" + data.hex()}
         return await self._raw_quantity("eth_estimateGas", [tx])
 
     @rpc_retry

@@ -159,3 +159,45 @@ async def test_a_stored_unsent_anchor_holds_its_nonce_and_is_sent_not_filled(tre
     assert result.status == InvoiceStatus.PAID, result.reason
     async with treasurer.sessions() as session:
         assert await session.scalar(select(PaymentAttempt.nonce)) == stored.nonce + 1
+
+
+async def test_a_stuck_anchor_is_replaced_with_the_same_nonce_and_one_of_them_is_mined(settings: Settings) -> None:
+    from finance.audit.verification import verify_against_chain
+    from finance.chain.bootstrap import bootstrap_dev_chain
+    from finance.chain.client import ChainClient
+    from finance.db import create_engine, session_factory
+    from tests.conftest import start_anvil
+
+    node = start_anvil()  # its own node: mining is switched off below
+    fast = settings.model_copy(update={"chain_rpc_url": node.url, "stuck_after_seconds": 0.3})
+    engine = create_engine(fast.database_url)
+    sessions = session_factory(engine)
+    chain = await ChainClient.connect(fast)
+    try:
+        async with sessions.begin() as session:
+            await bootstrap_dev_chain(session, chain)
+        anchorer = Anchorer(sessions, chain, fast)
+        await append_decisions(sessions, 3)
+        assert "error" not in await chain.w3.provider.make_request("evm_setAutomine", [False])
+        first = await anchorer.anchor_now()
+        await asyncio.sleep(0.4)
+
+        assert await anchorer.settle() == []  # nothing mined: the stuck anchor is replaced instead
+
+        async with sessions() as session:
+            rows = list(await session.scalars(select(AuditAnchor).order_by(AuditAnchor.created_at)))
+        assert [r.status for r in rows] == [AnchorStatus.REPLACED, AnchorStatus.BROADCAST]
+        assert rows[1].nonce == first.nonce and rows[1].max_fee_per_gas > rows[0].max_fee_per_gas
+        assert await chain.w3.provider.make_request("evm_mine", [])
+        [mined] = await anchorer.settle()
+        assert mined.tx_hash == rows[1].tx_hash and mined.seq == 3
+        assert len(fast.anchor_file.read_text().splitlines()) == 2  # both were filed before they were sent
+        async with sessions() as session:
+            report = await verify_against_chain(session, chain, fast.anchor_file)
+        assert report.intact and [a.tx_hash for a in report.anchors] == [mined.tx_hash]
+        # The replaced anchor was never mined, and is recorded so: it earns no "not on chain" note.
+        assert report.notes == []
+    finally:
+        await chain.close()
+        await engine.dispose()
+        node.stop()

@@ -22,7 +22,9 @@ from agents.approvals.scheduler import tick
 from agents.reconciler import reconcile
 from agents.runtime import Treasurer, open_treasurer
 from finance.approvals.queue import ApprovalQueue
-from finance.errors import ChainMisconfigured
+from finance.audit.anchors import Anchorer
+from finance.chain.client import TRANSIENT
+from finance.errors import ChainMisconfigured, TreasurerError
 from finance.models import Invoice, InvoiceStatus, utcnow
 from finance.settings import Settings
 from finance.streams import InvoiceIntake, QueueLost, StreamEntry, read_streams
@@ -96,6 +98,11 @@ async def run_worker(
             await reconcile(treasurer, idle_seconds=idle)
             next_reconcile = loop.time() + settings.reconcile_interval_seconds
             next_tick = loop.time()
+            anchorer = Anchorer(treasurer.sessions, treasurer.context.chain, settings)
+            # Looked at more often than the interval: the database, not this process, knows when the last
+            # anchor went out (any worker may have sent it), and anchors in flight need their receipts.
+            anchor_every = min(settings.anchor_interval_seconds, settings.reconcile_interval_seconds)
+            next_anchor = loop.time()
             streams = {s.stream: s for s in (intake, *treasurer.approval_queue.streams)}
             # Entries run as tasks, up to CAPACITY at once, and a free slot is filled as soon as it frees:
             # an approval's resume never waits for the slowest payment of an earlier batch to confirm.
@@ -106,6 +113,9 @@ async def run_worker(
                 if loop.time() >= next_reconcile:
                     await reconcile(treasurer, idle_seconds=idle)
                     next_reconcile = loop.time() + settings.reconcile_interval_seconds
+                if loop.time() >= next_anchor:
+                    await _keep_the_trail(anchorer)
+                    next_anchor = loop.time() + anchor_every
                 if loop.time() >= next_tick:
                     await tick(treasurer.sessions, treasurer.approvals, treasurer.approval_queue)
                     next_tick = loop.time() + tick_every
@@ -136,6 +146,17 @@ async def run_worker(
     finally:
         await redis.aclose()
     return processed
+
+
+async def _keep_the_trail(anchorer: Anchorer) -> None:
+    try:
+        anchor = await anchorer.tick()
+    except (TreasurerError, *TRANSIENT) as exc:
+        # No gas, node down: payments matter more than the anchor; the next round tries again.
+        log.warning("anchoring the decision log failed: %s", exc)
+        return
+    if anchor is not None:
+        log.info("decision log anchored at seq %d: tx %s", anchor.seq, anchor.tx_hash)
 
 
 def _harvest(tasks: set[asyncio.Task[int]]) -> int:

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from api.commands.approvals import approvals_app
+from api.commands.audit import register as register_audit_commands
 from api.commands.decisions import register as register_decision_commands
 from api.commands.extraction import register as register_extraction_commands
 from api.commands.running import TreasurerGroup, run_command
@@ -36,6 +37,7 @@ app.add_typer(users_app, name="users")
 console = Console()
 register_extraction_commands(app)
 register_decision_commands(app)
+register_audit_commands(app)
 
 
 _run = run_command

@@ -18,9 +18,11 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.policy_versions import load_active_policy
-from agents.runtime import open_treasurer
+from agents.runtime import Treasurer, open_treasurer
 from api.users.service import create_user
 from finance import vendor_changes
+from finance.audit.anchors import Anchorer, wait_until_mined
+from finance.audit.verification import verify_against_chain
 from finance.identity import Actor
 from finance.invoices import InvoiceRepository
 from finance.migrations.runner import upgrade_async
@@ -66,6 +68,7 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
         wallet_private_key=None,
         wallet_keystore_path=None,
         outbox_dir=workdir / "outbox",
+        anchor_file=workdir / "anchors.jsonl",
     )
     console.print(f"[bold]Treasurer demo[/] - database {workdir / 'demo.db'}, in-process EVM")
     await upgrade_async(settings.database_url)
@@ -140,7 +143,23 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
             f"history is {runway.history_days} of {runway.window_days} days, + {money(runway.committed_units)} "
             f"awaiting approval)"
         )
+        await _anchor_the_trail(treasurer, settings, console)
     return rows
+
+
+async def _anchor_the_trail(treasurer: Treasurer, settings: Settings, console: Console) -> None:
+    """Anchor the decision log's head on the in-process chain and check the log against it, as
+    `treasurer audit anchor` and `audit verify --against-chain` do on a real one."""
+    chain = treasurer.context.chain
+    anchorer = Anchorer(treasurer.sessions, chain, settings)
+    anchor = await wait_until_mined(anchorer, await anchorer.anchor_now())
+    async with treasurer.sessions() as session:
+        trail = await verify_against_chain(session, chain, settings.anchor_file)
+    verdict = "intact" if trail.intact else f"tampered from seq {trail.first_bad_seq}"
+    console.print(
+        f"decision log anchored on chain at seq {anchor.seq} (tx {anchor.tx_hash}, {anchor.gas_used:,} gas); "
+        f"checked against the chain: {verdict}"
+    )
 
 
 async def _approve_pending(treasurer, rows: list[dict], mail_lines: list[str], outbox: Path, console: Console) -> None:  # noqa: ANN001

@@ -71,11 +71,11 @@ from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from agents.runtime import open_treasurer  # noqa: E402
 from api.demo import sample_invoices  # noqa: E402
-from api.tokens import AccessTokens  # noqa: E402
 from bench.approvals import BENCH_REDIS_URL, worker_environment  # noqa: E402
 from bench.spine import PG_ADMIN_URL, bench_database, bench_settings  # noqa: E402
 from finance.chain.anvil import start_anvil  # noqa: E402
 from finance.settings import Settings  # noqa: E402
+from tests.fixtures.credentials import access_token  # noqa: E402
 from tests.fixtures.vendors import register_sample_vendors  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -381,7 +381,7 @@ async def main(args: argparse.Namespace) -> None:
         # Once, before the server starts: the token deployed and the treasury funded, the vendors registered.
         async with open_treasurer(settings, bootstrap_chain=True) as treasurer:
             await register_sample_vendors(treasurer)
-        token = AccessTokens(settings.jwt_secret).issue(SUBMITTER, {"cfo"})
+        token = await access_token(settings, SUBMITTER, "cfo")
         api_port, bare_port = _free_port(), _free_port()
         api_argv = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(api_port)]
         bare_argv = [sys.executable, __file__, "--bare-server", "--port", str(bare_port)]

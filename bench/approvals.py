@@ -62,7 +62,6 @@ import agents.worker  # noqa: E402
 from agents.approvals.dispatch import announce  # noqa: E402
 from agents.runtime import Treasurer, open_treasurer  # noqa: E402
 from api.app import create_app  # noqa: E402
-from api.tokens import AccessTokens  # noqa: E402
 from bench.spine import PG_ADMIN_URL, bench_database, bench_settings  # noqa: E402
 from finance.chain.anvil import start_anvil  # noqa: E402
 from finance.chain.client import ChainClient  # noqa: E402
@@ -77,6 +76,7 @@ from finance.models import (  # noqa: E402
 from finance.settings import Settings  # noqa: E402
 from finance.streams import InvoiceIntake, read_streams  # noqa: E402
 from tests.fixtures.approvals import globex_invoice  # noqa: E402
+from tests.fixtures.credentials import access_token  # noqa: E402
 from tests.fixtures.smtp import running_smtp_server  # noqa: E402
 from tests.fixtures.vendors import register_sample_vendors  # noqa: E402
 
@@ -307,7 +307,7 @@ async def serving(settings: Settings) -> AsyncIterator[str]:
 async def approve_to_broadcast(
     treasurer: Treasurer, settings: Settings, request_ids: list[uuid.UUID], concurrency: int, workers: int
 ) -> LatencyRun:
-    token = AccessTokens(settings.jwt_secret).issue(APPROVER, {"approver"})
+    token = await access_token(settings, APPROVER, "approver")
     posted: dict[uuid.UUID, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-approvals-") as folder:
         children = await start_workers(settings, workers, Path(folder))

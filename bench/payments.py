@@ -41,7 +41,7 @@ from finance.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus
 from finance.payments.repository import PaymentRepository  # noqa: E402
 from finance.payments.service import PaymentService  # noqa: E402
 from finance.settings import Settings  # noqa: E402
-from finance.vendors import VendorRepository  # noqa: E402
+from tests.fixtures.vendors import register_verified_vendor  # noqa: E402
 
 STEPS = ("reserve", "sign", "broadcast", "confirm")
 
@@ -100,7 +100,7 @@ async def _saga(settings: Settings, payments: int, workers: int, counts: Counter
         chain, token = treasurer.context.chain, treasurer.context.token
         count_sql(treasurer.engine, counts)
         async with treasurer.sessions.begin() as session:
-            vendor = await VendorRepository(session).add("ACME Hosting GmbH", PAYEE)
+            vendor = await register_verified_vendor(session, "ACME Hosting GmbH", PAYEE)
             vendor_id = vendor.id
             invoices = InvoiceRepository(session)
             # Stored, never processed: extraction and policy are not what this measures.

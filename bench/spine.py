@@ -34,7 +34,7 @@ from finance.migrations.runner import upgrade_async  # noqa: E402
 from finance.models import InvoiceStatus, PaymentAttempt  # noqa: E402
 from finance.money import to_base_units  # noqa: E402
 from finance.settings import Settings  # noqa: E402
-from finance.vendors import VendorRepository  # noqa: E402
+from tests.fixtures.vendors import publish_established_policy, register_verified_vendor  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TREASURER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PAYEE = "0x43238A89d4f1C52777f395Aecd47b9F0d961171A"
@@ -64,7 +64,9 @@ Total: USD {amount}
 async def spine(settings: Settings, invoices: int, concurrency: int) -> tuple[float, int]:
     async with open_treasurer(settings, bootstrap_chain=True) as treasurer:
         async with treasurer.sessions.begin() as session:
-            await VendorRepository(session).add("ACME Hosting GmbH", PAYEE)
+            # An established payee under the starter policy otherwise: the new-payee approval is not measured here.
+            await publish_established_policy(session)
+            await register_verified_vendor(session, "ACME Hosting GmbH", PAYEE)
         queue: asyncio.Queue[int] = asyncio.Queue()
         for n in range(invoices):
             queue.put_nowait(n)

@@ -1,7 +1,7 @@
 """The decision log: append-only and hash-chained.
 
 Appends are serialised by a transaction-scoped advisory lock on PostgreSQL (SQLite serialises
-writers by itself), so each row reads the true last hash. The caller commits at its unit-of-work
+writers by itself), so each row reads the true last hash and seq. The caller commits at its unit-of-work
 boundary, and must do so before acting on the decision: a decision that was acted on but not
 persisted is what this log exists to rule out.
 """
@@ -60,6 +60,18 @@ def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(details, default=str))
 
 
+@dataclass(frozen=True)
+class LogHead:
+    seq: int
+    hash: str
+
+
+async def log_head(session: AsyncSession) -> LogHead | None:
+    """The newest committed row's (seq, hash): what an anchor vouches for, what the next append chains to."""
+    row = (await session.execute(select(Decision.seq, Decision.hash).order_by(Decision.seq.desc()).limit(1))).first()
+    return None if row is None else LogHead(seq=row.seq, hash=row.hash)
+
+
 class DecisionLog:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -76,12 +88,12 @@ class DecisionLog:
     ) -> Decision:
         if self.session.bind.dialect.name == "postgresql":
             await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
-        prev_hash = (
-            await self.session.scalar(select(Decision.hash).order_by(Decision.id.desc()).limit(1)) or GENESIS_HASH
-        )
+        head = await log_head(self.session)
+        prev_seq, prev_hash = (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)
         clean = _json_safe(details or {})
         created_at = utcnow()
         row = Decision(
+            seq=prev_seq + 1,
             invoice_id=invoice_id,
             step=step,
             outcome=outcome,
@@ -120,26 +132,30 @@ class DecisionLog:
         )
 
     async def verify(self) -> ChainVerification:
-        """Recompute every hash in order; report the first row that does not match."""
-        expected_prev = GENESIS_HASH
+        """Walk the log by seq, recomputing every hash; report the first row that does not fit. A row's seq
+        must be its position in the chain (the hash does not cover seq: see migration 0009)."""
+        expected_prev, expected_seq = GENESIS_HASH, 1
         checked = 0
-        result = await self.session.stream_scalars(select(Decision).order_by(Decision.id))
+        result = await self.session.stream_scalars(select(Decision).order_by(Decision.seq))
         async for row in result:
-            recomputed = decision_hash(
-                prev_hash=row.prev_hash,
-                invoice_id=row.invoice_id,
-                step=row.step,
-                outcome=row.outcome,
-                reason=row.reason,
-                details=row.details,
-                actor=row.actor,
-                created_at=row.created_at,
-            )
-            if row.prev_hash != expected_prev or recomputed != row.hash:
-                return ChainVerification(ok=False, checked=checked, first_bad_id=row.id)
-            expected_prev = row.hash
+            if row.seq != expected_seq or row.prev_hash != expected_prev or recompute_hash(row) != row.hash:
+                return ChainVerification(ok=False, checked=checked, first_bad_id=row.id, first_bad_seq=expected_seq)
+            expected_prev, expected_seq = row.hash, expected_seq + 1
             checked += 1
-        return ChainVerification(ok=True, checked=checked, first_bad_id=None)
+        return ChainVerification(ok=True, checked=checked, first_bad_id=None, first_bad_seq=None)
+
+
+def recompute_hash(row: Decision) -> str:
+    return decision_hash(
+        prev_hash=row.prev_hash,
+        invoice_id=row.invoice_id,
+        step=row.step,
+        outcome=row.outcome,
+        reason=row.reason,
+        details=row.details,
+        actor=row.actor,
+        created_at=row.created_at,
+    )
 
 
 @dataclass(frozen=True)
@@ -147,3 +163,4 @@ class ChainVerification:
     ok: bool
     checked: int
     first_bad_id: int | None
+    first_bad_seq: int | None = None

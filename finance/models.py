@@ -257,9 +257,14 @@ class Decision(Base):
     """
 
     __tablename__ = "decisions"
-    __table_args__ = (Index("ix_decisions_invoice", "invoice_id", "id"),)
+    __table_args__ = (
+        Index("ix_decisions_invoice", "invoice_id", "id"),
+        UniqueConstraint("seq", name="uq_decisions_seq"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # 1, 2, 3, ... with no gaps: a deleted row shows as a missing number, and anchors name rows by it.
+    seq: Mapped[int] = mapped_column(BigInteger)
     invoice_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     step: Mapped[str] = mapped_column(String(32))
     outcome: Mapped[str] = mapped_column(String(32))
@@ -269,6 +274,56 @@ class Decision(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AnchorStatus(enum.StrEnum):
+    SIGNED = "signed"
+    BROADCAST = "broadcast"
+    MINED = "mined"
+    FAILED = "failed"
+    REPLACED = "replaced"
+
+
+# The anchors that hold (or may still come to hold) their nonce and their place in the log.
+LIVE_ANCHOR_STATUSES = (AnchorStatus.SIGNED, AnchorStatus.BROADCAST, AnchorStatus.MINED)
+_LIVE_ANCHOR = "status IN ('signed', 'broadcast', 'mined')"
+
+
+class AuditAnchor(Base):
+    """The decision log's head (seq, hash) written into a transaction from the treasury wallet to itself.
+
+    Stored, signed, before it is broadcast, like a payment attempt: its nonce comes from the same allocator.
+    A stuck anchor is replaced (same nonce, fees bumped) by a new row for the same seq; only one row per seq
+    is live, which is also what stops two workers anchoring the same head twice.
+    """
+
+    __tablename__ = "audit_anchors"
+    __table_args__ = (
+        Index(
+            "uq_audit_anchors_live_seq",
+            "seq",
+            unique=True,
+            postgresql_where=text(_LIVE_ANCHOR),
+            sqlite_where=text(_LIVE_ANCHOR),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    from_address: Mapped[str] = mapped_column(String(42))
+    nonce: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    raw_tx: Mapped[str] = mapped_column(Text)
+    gas_limit: Mapped[int] = mapped_column(BigInteger)
+    max_fee_per_gas: Mapped[int] = mapped_column(BaseUnits)
+    max_priority_fee_per_gas: Mapped[int] = mapped_column(BaseUnits)
+    status: Mapped[AnchorStatus] = mapped_column(String(16), default=AnchorStatus.SIGNED, index=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    gas_used: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class VendorChangeStatus(enum.StrEnum):

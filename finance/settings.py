@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     max_fee_per_gas_cap_wei: int = Field(default=500 * 10**9, gt=0)
     # How often a worker looks for payments left in flight (crashes, timeouts) and drives them to an end.
     reconcile_interval_seconds: float = Field(default=60.0, gt=0)
+    # The decision log's head is anchored outside the database: in a transaction from the treasury wallet to
+    # itself, at most this often and only when the log has moved (3600 s: at most 24 anchors a day), and in an
+    # append-only file of the anchors sent. Rows after the newest anchor are the ones a tamper can still hide.
+    anchor_interval_seconds: float = Field(default=3600.0, ge=60, le=7 * 24 * 3600)
+    anchor_file: Path = Path(".treasurer/anchors.jsonl")
     # Tokens minted to the treasury by `treasurer chain bootstrap` on a dev chain.
     bootstrap_mint: Decimal = Decimal("1000000")
 

@@ -115,6 +115,7 @@ def settings(database_url: str, redis_url: str, anvil: AnvilNode, wallet_key: st
         jwt_secret=SecretStr(secrets.token_urlsafe(32)),
         receipt_timeout_seconds=20,
         outbox_dir=tmp_path / "outbox",
+        anchor_file=tmp_path / "anchors.jsonl",
     )
 
 
@@ -126,6 +127,7 @@ def embedded_settings(tmp_path: Path) -> Settings:
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'treasurer.db'}",
         chain_rpc_url="embedded",
         outbox_dir=tmp_path / "outbox",
+        anchor_file=tmp_path / "anchors.jsonl",
     )
 
 

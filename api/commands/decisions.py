@@ -1,4 +1,4 @@
-"""`treasurer decisions explain INVOICE_ID` and `treasurer audit verify`: the decision log, read back."""
+"""`treasurer decisions explain INVOICE_ID`: the decision log, read back for one invoice."""
 
 from __future__ import annotations
 
@@ -69,27 +69,9 @@ async def explain(invoice_id: uuid.UUID) -> bool:
     return False
 
 
-async def verify() -> bool:
-    engine = create_engine(get_settings().database_url)
-    try:
-        async with session_factory(engine)() as session:
-            result = await DecisionLog(session).verify()
-    finally:
-        await engine.dispose()
-    if result.ok:
-        console.print(f"[green]decision log intact:[/] {result.checked} rows, every hash chains to the one before")
-    else:
-        console.print(
-            f"[red]decision log broken at row {result.first_bad_id}[/]: {result.checked} rows verified before it"
-        )
-    return result.ok
-
-
 def register(app: typer.Typer) -> None:
     decisions_app = typer.Typer(help="The decision log.", no_args_is_help=True)
-    audit_app = typer.Typer(help="Audit the decision log.", no_args_is_help=True)
     app.add_typer(decisions_app, name="decisions")
-    app.add_typer(audit_app, name="audit")
 
     @decisions_app.command("explain")
     def explain_command(invoice_id: Annotated[uuid.UUID, typer.Argument(help="The invoice's id.")]) -> None:
@@ -100,8 +82,3 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]error:[/] {exc.message}")
             raise typer.Exit(code=1) from exc
         raise typer.Exit(code=0 if agreed else 2)
-
-    @audit_app.command("verify")
-    def verify_command() -> None:
-        """Recompute the hash chain of the whole decision log; exit 2 if any row was altered."""
-        raise typer.Exit(code=0 if asyncio.run(verify()) else 2)

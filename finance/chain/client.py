@@ -83,6 +83,19 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class ChainTransaction:
+    """A transaction as the node reports it, mined or not (`block_number` None while pending)."""
+
+    tx_hash: str
+    sender: str
+    to: str | None
+    value: int
+    data: bytes
+    nonce: int
+    block_number: int | None
+
+
+@dataclass(frozen=True)
 class TransferEvent:
     token: str
     sender: str
@@ -232,6 +245,27 @@ class ChainClient:
             if await self._rpc("eth_getTransactionByHash", [tx_hash]) is not None:
                 return  # "already known": an earlier run of this step sent it
             raise PaymentRejected(f"the node refused the transaction: {exc}") from exc
+
+    @rpc_retry
+    async def estimate_gas(self, to: str, data: bytes) -> int:
+        tx = {"from": self.treasury_address, "to": to, "data": "0x" + data.hex()}
+        return await self._raw_quantity("eth_estimateGas", [tx])
+
+    @rpc_retry
+    async def transaction(self, tx_hash: str) -> ChainTransaction | None:
+        raw = await self._rpc("eth_getTransactionByHash", [tx_hash])
+        if raw is None:
+            return None
+        block = raw.get("blockNumber")
+        return ChainTransaction(
+            tx_hash=_hex(raw["hash"]),
+            sender=AsyncWeb3.to_checksum_address(raw["from"]),
+            to=AsyncWeb3.to_checksum_address(raw["to"]) if raw.get("to") else None,
+            value=_quantity(raw["value"]),
+            data=bytes.fromhex(_hex(raw["input"]).removeprefix("0x")),
+            nonce=_quantity(raw["nonce"]),
+            block_number=None if block is None else _quantity(block),
+        )
 
     @rpc_retry
     async def receipt(self, tx_hash: str) -> Receipt | None:

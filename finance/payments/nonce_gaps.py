@@ -2,7 +2,9 @@
 reaches the node blocks every later payment of the wallet, however high its fees.
 
 Two causes, two remedies. A signed attempt whose worker died before sending it is simply sent: its
-bytes are stored, and sending them again is harmless (same hash, same nonce). A nonce that no live
+bytes are stored, and sending them again is harmless (same hash, same nonce). An audit anchor of the
+decision log draws its nonce from the same allocator and is stored the same way, so a stored, unsent
+anchor holds its nonce too and is sent like an attempt, never overwritten by a filler. A nonce that no live
 attempt holds (its attempt was refused at broadcast) is filled with a zero-value transfer of native
 currency to the treasury itself: it moves no money, costs 21,000 gas, and lets the queue through. The
 filler is recorded in the decision log before it is sent.
@@ -19,11 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from finance.chain.client import ChainClient
 from finance.decisions import DecisionLog
 from finance.errors import PaymentRejected
-from finance.models import AttemptStatus, PaymentAttempt, WalletNonce
+from finance.models import AnchorStatus, AttemptStatus, AuditAnchor, PaymentAttempt, WalletNonce
 
 log = logging.getLogger("treasurer.nonces")
 _FILLER_GAS = 21_000
 _UNSENT = (AttemptStatus.SIGNED, AttemptStatus.BROADCAST)
+_UNSENT_ANCHORS = (AnchorStatus.SIGNED, AnchorStatus.BROADCAST)
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class GapFill:
 class Backlog:
     """Stored attempts the node may not have, and nonces nobody holds, from the node's pending count up."""
 
-    unsent: list[PaymentAttempt]
+    unsent: list[PaymentAttempt | AuditAnchor]
     gaps: list[int]
 
 
@@ -51,11 +54,18 @@ async def nonce_backlog(sessions: async_sessionmaker[AsyncSession], chain: Chain
         )
         if allocated is None:
             return Backlog([], [])
-        attempts = list(
+        attempts: list[PaymentAttempt | AuditAnchor] = list(
             await session.scalars(
                 select(PaymentAttempt).where(
                     PaymentAttempt.from_address == chain.treasury_address, PaymentAttempt.status.in_(_UNSENT)
                 )
+            )
+        )
+        attempts += await session.scalars(
+            select(AuditAnchor).where(
+                AuditAnchor.chain_id == chain.chain_id,
+                AuditAnchor.from_address == chain.treasury_address,
+                AuditAnchor.status.in_(_UNSENT_ANCHORS),
             )
         )
     accepted = await chain.pending_nonce()

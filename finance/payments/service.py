@@ -14,7 +14,6 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +23,7 @@ from finance.chain.client import ChainClient, Receipt, SignedTransfer
 from finance.decisions import DecisionLog
 from finance.errors import NotFound, PaymentRejected, TreasurerError
 from finance.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus, Vendor, as_utc, utcnow
+from finance.payments.fees import bump_fee as _bump
 from finance.payments.nonce_gaps import unblock_nonces
 from finance.payments.nonces import allocate_nonce
 from finance.payments.repository import PaymentRepository
@@ -355,12 +355,6 @@ def _signed_attempt(
         max_priority_fee_per_gas=signed.max_priority_fee_per_gas,
         status=AttemptStatus.SIGNED,
     )
-
-
-def _bump(fee: int, percent: Decimal) -> int:
-    """`fee` raised by `percent`, rounded up, and at least by one wei: a replacement must outbid."""
-    bumped = -(-fee * int(percent * 1000) // 100_000)
-    return max(fee + 1, fee + bumped)
 
 
 def _age_seconds(moment: datetime) -> float:

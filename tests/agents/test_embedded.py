@@ -30,3 +30,4 @@ async def test_demo_runs_every_sample_on_embedded_defaults(tmp_path: Path) -> No
     assert "Approve: http://127.0.0.1:8000/approvals/link?token=" in output
     assert "treasury balance: 949,769.50 tUSD" in output  # 1,000,000 - 1,250 - 980.50 - 48,000
     assert "runway: 37.99 months" in output
+    assert "decision log anchored on chain at seq" in output and "checked against the chain: intact" in output

@@ -31,6 +31,20 @@ async def client(bootstrapped: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest_asyncio.fixture
+async def unlimited_client(bootstrapped: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its request-rate limits out of the way: tests that send hundreds of requests in seconds."""
+    settings = bootstrapped.model_copy(
+        update={"rate_limit_per_user_per_minute": 10**9, "rate_limit_per_ip_per_minute": 10**9}
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://treasurer.test", timeout=60) as http:
+            http.app = app
+            yield http
+
+
+@pytest_asyncio.fixture
 async def ops(bootstrapped: Settings) -> dict[str, str]:
     """Headers of an operator (role ops)."""
     return await api_key_headers(bootstrapped, "ops.one@example.com", "ops")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -27,7 +26,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from agents.runtime import open_treasurer
-from api.app import create_app
 from finance.db import create_engine, session_factory
 from finance.models import Payment
 from finance.policy_store import PolicyStore
@@ -97,15 +95,8 @@ def _scenarios() -> list[Scenario]:
 
 
 @pytest_asyncio.fixture
-async def api(bootstrapped: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    settings = bootstrapped.model_copy(
-        update={"rate_limit_per_user_per_minute": 10**9, "rate_limit_per_ip_per_minute": 10**9}
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://treasurer.test", timeout=60) as http:
-            yield http
+async def api(unlimited_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    return unlimited_client
 
 
 async def _credentials(settings: Settings, email: str, person: Person) -> list[dict[str, str]]:

@@ -5,7 +5,6 @@ documents must match it."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -14,9 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from api.app import create_app
 from finance.api_keys import ROLES
-from finance.settings import Settings
 from tests.fixtures.credentials import access_token
 
 pytestmark = pytest.mark.asyncio
@@ -25,17 +22,9 @@ EXAMPLES = int(os.environ.get("TREASURER_TEST_SCHEMA_EXAMPLES", "8"))
 
 
 @pytest_asyncio.fixture
-async def app_client(bootstrapped: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def app_client(unlimited_client: httpx.AsyncClient) -> httpx.AsyncClient:
     # Limits out of the way: hundreds of requests in seconds are the point here, not abuse.
-    settings = bootstrapped.model_copy(
-        update={"rate_limit_per_user_per_minute": 10**9, "rate_limit_per_ip_per_minute": 10**9}
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://treasurer.test", timeout=60) as http:
-            http.app = app
-            yield http
+    return unlimited_client
 
 
 def _cases(operation) -> list:  # noqa: ANN001

@@ -50,7 +50,7 @@ async def _running(settings: Settings) -> AsyncIterator[Client]:
 
 @pytest_asyncio.fixture
 async def client_from(bootstrapped: Settings) -> AsyncIterator[Client]:
-    await _users(bootstrapped, "alice@example.com", "bob@example.com")
+    await _users(bootstrapped, "ann@example.com", "ben@example.com")
     async with _running(bootstrapped) as client:
         yield client
 
@@ -74,18 +74,18 @@ async def test_200_wrong_passwords_meet_429_after_the_account_budget(
 ) -> None:
     budget = bootstrapped.signin_max_failures_per_account
     async with client_from("127.0.0.1") as attacker:
-        answers = [await _sign_in(attacker, "alice@example.com", f"{WRONG} {n}") for n in range(200)]
+        answers = [await _sign_in(attacker, "ann@example.com", f"{WRONG} {n}") for n in range(200)]
         assert [a.status_code for a in answers[:budget]] == [401] * budget
         assert all(_throttled(a, bootstrapped) for a in answers[budget:])
 
         # Throttled means the password is not even checked: the right one is refused too, however it is spelt.
-        assert _throttled(await _sign_in(attacker, "alice@example.com", PASSWORD), bootstrapped)
-        assert _throttled(await _sign_in(attacker, " Alice@EXAMPLE.com", PASSWORD), bootstrapped)
+        assert _throttled(await _sign_in(attacker, "ann@example.com", PASSWORD), bootstrapped)
+        assert _throttled(await _sign_in(attacker, " Ann@EXAMPLE.com", PASSWORD), bootstrapped)
     async with client_from("10.0.0.2") as elsewhere:
         # Per account: from another address the account is still locked ...
-        assert _throttled(await _sign_in(elsewhere, "alice@example.com", PASSWORD), bootstrapped)
+        assert _throttled(await _sign_in(elsewhere, "ann@example.com", PASSWORD), bootstrapped)
         # ... and another account from another address is untouched.
-        assert (await _sign_in(elsewhere, "bob@example.com", PASSWORD)).status_code == 200
+        assert (await _sign_in(elsewhere, "ben@example.com", PASSWORD)).status_code == 200
 
 
 async def test_an_unknown_account_is_throttled_exactly_like_a_known_one(
@@ -99,7 +99,7 @@ async def test_an_unknown_account_is_throttled_exactly_like_a_known_one(
         return [(r.status_code, r.json()["code"], re.sub(r"\d+ s$", "N s", r.json()["detail"])) for r in replies]
 
     # Nothing in the answers (status, code, message) tells which of the two addresses has an account.
-    assert await answers("alice@example.com", "10.0.0.3") == await answers("nobody@example.com", "10.0.0.4")
+    assert await answers("ann@example.com", "10.0.0.3") == await answers("nobody@example.com", "10.0.0.4")
 
 
 async def test_the_address_budget_spans_accounts(client_from: Client, bootstrapped: Settings) -> None:
@@ -109,9 +109,9 @@ async def test_the_address_budget_spans_accounts(client_from: Client, bootstrapp
         sprayed = [await _sign_in(sprayer, f"user{n}@example.com", WRONG) for n in range(budget)]
         assert [r.status_code for r in sprayed] == [401] * budget
         assert _throttled(await _sign_in(sprayer, "user-next@example.com", WRONG), bootstrapped)
-        assert _throttled(await _sign_in(sprayer, "bob@example.com", PASSWORD), bootstrapped)
+        assert _throttled(await _sign_in(sprayer, "ben@example.com", PASSWORD), bootstrapped)
     async with client_from("198.51.100.1") as colleague:
-        assert (await _sign_in(colleague, "bob@example.com", PASSWORD)).status_code == 200
+        assert (await _sign_in(colleague, "ben@example.com", PASSWORD)).status_code == 200
 
 
 async def test_an_ipv6_host_cannot_escape_by_rotating_through_its_64(
@@ -124,19 +124,19 @@ async def test_an_ipv6_host_cannot_escape_by_rotating_through_its_64(
     async with client_from("2001:db8:1:2:ffff::1") as same_network:
         assert _throttled(await _sign_in(same_network, "user-next@example.com", WRONG), bootstrapped)
     async with client_from("2001:db8:1:3::1") as next_network:
-        assert (await _sign_in(next_network, "bob@example.com", PASSWORD)).status_code == 200
+        assert (await _sign_in(next_network, "ben@example.com", PASSWORD)).status_code == 200
 
 
 async def test_a_success_resets_the_account_budget(client_from: Client, bootstrapped: Settings) -> None:
     budget = bootstrapped.signin_max_failures_per_account
     async with client_from("127.0.0.1") as alice:
         for _ in range(budget - 1):
-            assert (await _sign_in(alice, "alice@example.com", WRONG)).status_code == 401
-        assert (await _sign_in(alice, "alice@example.com", PASSWORD)).status_code == 200
+            assert (await _sign_in(alice, "ann@example.com", WRONG)).status_code == 401
+        assert (await _sign_in(alice, "ann@example.com", PASSWORD)).status_code == 200
         # A whole budget again after the success, not the one failure that was left.
         for _ in range(budget):
-            assert (await _sign_in(alice, "alice@example.com", WRONG)).status_code == 401
-        assert _throttled(await _sign_in(alice, "alice@example.com", WRONG), bootstrapped)
+            assert (await _sign_in(alice, "ann@example.com", WRONG)).status_code == 401
+        assert _throttled(await _sign_in(alice, "ann@example.com", WRONG), bootstrapped)
 
 
 async def test_a_parallel_burst_gets_no_more_guesses_than_the_budget(
@@ -146,7 +146,7 @@ async def test_a_parallel_burst_gets_no_more_guesses_than_the_budget(
     # pass the check before the first failure is counted.
     budget = bootstrapped.signin_max_failures_per_account
     async with client_from("127.0.0.1") as attacker:
-        burst = await asyncio.gather(*(_sign_in(attacker, "alice@example.com", f"{WRONG} {n}") for n in range(30)))
+        burst = await asyncio.gather(*(_sign_in(attacker, "ann@example.com", f"{WRONG} {n}") for n in range(30)))
     statuses = sorted(r.status_code for r in burst)
     assert statuses == [401] * budget + [429] * (30 - budget)
 
@@ -155,25 +155,25 @@ async def test_the_web_form_shares_the_budget(client_from: Client, bootstrapped:
     budget = bootstrapped.signin_max_failures_per_account
     async with client_from("127.0.0.1") as api:
         for _ in range(budget):
-            assert (await _sign_in(api, "alice@example.com", WRONG)).status_code == 401
+            assert (await _sign_in(api, "ann@example.com", WRONG)).status_code == 401
     async with client_from("10.0.0.5") as browser:
         form = await browser.get("/login")
         csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-        page = await browser.post("/login", data={"username": "alice@example.com", "password": PASSWORD, "csrf": csrf})
+        page = await browser.post("/login", data={"username": "ann@example.com", "password": PASSWORD, "csrf": csrf})
         error = httpx.URL(page.headers["location"]).params["error"]
         assert page.status_code == 303 and error.startswith("too many failed sign-ins")
         assert "treasurer_session" not in page.headers.get("set-cookie", "")
 
 
 async def test_without_redis_sign_in_fails_closed_outside_dev(bootstrapped: Settings) -> None:
-    await _users(bootstrapped, "alice@example.com")
+    await _users(bootstrapped, "ann@example.com")
     unreachable = bootstrapped.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
     async with _running(unreachable) as client_from, client_from("127.0.0.1") as http:
-        answer = await _sign_in(http, "alice@example.com", PASSWORD)
+        answer = await _sign_in(http, "ann@example.com", PASSWORD)
     assert answer.status_code == 503 and answer.json()["code"] == "sign_in_unavailable"
     assert int(answer.headers["Retry-After"]) > 0
 
     # In development (the embedded default runs without Redis) sign-in goes on, unthrottled.
     dev = unreachable.model_copy(update={"environment": "dev"})
     async with _running(dev) as client_from, client_from("127.0.0.1") as http:
-        assert (await _sign_in(http, "alice@example.com", PASSWORD)).status_code == 200
+        assert (await _sign_in(http, "ann@example.com", PASSWORD)).status_code == 200

@@ -21,6 +21,7 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
         TREASURER_JWT_SECRET=settings.jwt_secret.get_secret_value(),
         TREASURER_RECEIPT_TIMEOUT_SECONDS=str(settings.receipt_timeout_seconds),
         TREASURER_OUTBOX_DIR=str(settings.outbox_dir),
+        TREASURER_ANCHOR_FILE=str(settings.anchor_file),
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

@@ -36,6 +36,7 @@ from api.web.session import (
     require,
 )
 from api.web.views import dashboard, invoice_page
+from finance import vendor_changes
 from finance.errors import TreasurerError
 from finance.models import Vendor
 from finance.vendors import VendorRepository
@@ -273,6 +274,24 @@ async def add_vendor(
             await VendorRepository(session).add(name.strip(), payout_address.strip(), [], registered_by=me.actor)
     except (TreasurerError, ValueError) as exc:
         return _see("/app/settings?error=" + quote(getattr(exc, "message", str(exc))))
+    return _see("/app/settings")
+
+
+@router.post("/app/settings/vendors/{vendor_id}/verify")
+async def verify_vendor(
+    request: Request,
+    vendor_id: uuid.UUID,
+    me: WebUser,
+    treasurer: TreasurerDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    require(me, "ops")
+    try:
+        async with treasurer.sessions.begin() as session:
+            await vendor_changes.verify(session, vendor_id, me.actor)
+    except TreasurerError as exc:
+        return _see("/app/settings?error=" + quote(exc.message))
     return _see("/app/settings")
 
 

@@ -159,3 +159,39 @@ async def test_decisions_arrive_as_server_sent_events(bootstrapped: Settings) ->
                     if '"step": "record"' in line:
                         break
     assert any('"outcome": "block"' in e for e in events) and '"step": "record"' in events[-1]
+
+
+async def test_a_vendor_added_in_the_settings_page_is_verified_by_someone_else(bootstrapped: Settings) -> None:
+    await _users(bootstrapped, ("ops@example.com", "ops"), ("ops.lead@example.com", "ops"))
+    app = create_app(bootstrapped)
+
+    async def signed_in(http: httpx.AsyncClient, email: str) -> str:
+        form = await http.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+        await http.post("/login", data={"username": email, "password": PASSWORD, "csrf": token})
+        page = await http.get("/app/settings")
+        assert page.status_code == 200, page.text
+        return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://treasurer.test") as ops,
+        httpx.AsyncClient(transport=transport, base_url="http://treasurer.test") as lead,
+    ):
+        csrf = await signed_in(ops, "ops@example.com")
+        address = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+        added = await ops.post(
+            "/app/settings/vendors", data={"name": "Umbrella Logistics", "payout_address": address, "csrf": csrf}
+        )
+        assert added.status_code == 303
+        page = (await ops.get("/app/settings")).text
+        assert "awaits verification (registered by ops@example.com)" in page
+        vendor_id = re.search(r'action="/app/settings/vendors/([0-9a-f-]{36})/verify"', page).group(1)
+
+        own = await ops.post(f"/app/settings/vendors/{vendor_id}/verify", data={"csrf": csrf})
+        assert own.status_code == 303 and "someone%20other%20than" in own.headers["location"]
+        lead_csrf = await signed_in(lead, "ops.lead@example.com")
+        verified = await lead.post(f"/app/settings/vendors/{vendor_id}/verify", data={"csrf": lead_csrf})
+        assert verified.status_code == 303 and "error" not in verified.headers["location"]
+        assert "verified by ops.lead@example.com" in (await lead.get("/app/settings")).text

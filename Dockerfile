@@ -1,6 +1,8 @@
 # One image for the API and the workers; the command picks the role.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# The image is for deployments: run unconfigured, it refuses the development secrets instead of using them.
+ENV TREASURER_ENVIRONMENT=production
 WORKDIR /app
 RUN python -m pip install --no-cache-dir --upgrade "pip>=25"
 COPY requirements.lock ./

@@ -29,8 +29,9 @@ $(ANVIL): package.json package-lock.json
 
 anvil: $(ANVIL)
 
+# The one place development is chosen: everything else must name its environment (TREASURER_ENVIRONMENT).
 demo: venv
-	$(BIN)/treasurer demo
+	TREASURER_ENVIRONMENT=dev $(BIN)/treasurer demo
 
 test: venv anvil
 	$(BIN)/python -m pytest -q

@@ -34,6 +34,7 @@ from finance.chain.bootstrap import bootstrap_dev_chain
 from finance.chain.client import ChainClient
 from finance.chain.token import resolve_token
 from finance.db import create_engine, session_factory
+from finance.identity import Actor
 from finance.invoices import InvoiceRepository
 from finance.logs import bind_invoice
 from finance.models import Invoice, InvoiceStatus, utcnow
@@ -82,14 +83,17 @@ class Treasurer:
     async def submit(
         self,
         raw_text: str,
-        submitted_by: str | None = None,
+        submitted_by: Actor | str | None = None,
         *,
         document: bytes | None = None,
         document_type: str | None = None,
     ) -> uuid.UUID:
+        """Store an invoice. A bare name as submitter (scripts, tests) carries no user id: it can never be
+        taken for a person, so it never passes a "someone else" check either."""
+        submitter = Actor(user_id=None, name=submitted_by) if isinstance(submitted_by, str) else submitted_by
         async with self.sessions.begin() as session:
             invoice = await InvoiceRepository(session).create(
-                raw_text, submitted_by, document=document, document_type=document_type
+                raw_text, submitter, document=document, document_type=document_type
             )
             return invoice.id
 

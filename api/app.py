@@ -88,7 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(TreasurerError)
     async def _treasurer_error(_request: Request, exc: TreasurerError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.message, "code": exc.code})
+        return JSONResponse(
+            status_code=exc.status_code, headers=exc.headers, content={"detail": exc.message, "code": exc.code}
+        )
 
     async def _unreachable(_request: Request, exc: Exception) -> JSONResponse:
         # Nothing was decided on missing data: what is stored stays stored, and the reconciler or a retry

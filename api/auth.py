@@ -1,21 +1,34 @@
 """Who is calling, and may they. Every protected endpoint declares the roles it needs:
 401 when no valid credential is presented, 403 when the caller lacks the role.
 
-Two credentials are accepted: API keys for service accounts (`treasurer apikeys create`) and JWT access
-tokens for people (see `api.tokens`)."""
+Every credential resolves to one user: JWT access tokens (`api.tokens`), the web app's session cookie (the same
+token) and API keys (`treasurer apikeys create`, each bound to a user). A token stops working at once when its
+user is deactivated or their sessions are ended: it carries the user's token version, checked on every request
+against PostgreSQL through a short-lived Redis cache that every change overwrites.
+"""
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from agents.runtime import Treasurer
 from api.tokens import AccessTokens, looks_like_jwt
-from finance.api_keys import Principal, principal_for_key
+from finance.api_keys import principal_for_key
 from finance.errors import TreasurerError
+from finance.identity import Credential, Principal
+from finance.users import Standing, UserRepository
+
+log = logging.getLogger(__name__)
+# Bounds how long a standing survives in Redis if an invalidation were ever lost; changes overwrite it at once.
+_STANDING_TTL_SECONDS = 60
 
 
 class NotAuthenticated(TreasurerError):
@@ -32,6 +45,50 @@ _bearer = HTTPBearer(auto_error=False, description="An access token (JWT) or an 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
+def _standing_key(user_id: uuid.UUID) -> str:
+    return f"treasurer:auth:standing:{user_id}"
+
+
+async def user_standing(request: Request, user_id: uuid.UUID) -> Standing | None:
+    redis: Redis = request.app.state.redis
+    try:
+        cached = await redis.get(_standing_key(user_id))
+    except RedisError:
+        cached = None  # PostgreSQL decides; Redis only spares it the query
+    if cached is not None:
+        active, version = cached.decode().split(":")
+        return Standing(active=active == "1", token_version=int(version))
+    treasurer: Treasurer = request.app.state.treasurer
+    async with treasurer.sessions() as session:
+        standing = await UserRepository(session).standing(user_id)
+    if standing is not None:
+        await remember_standing(redis, user_id, standing)
+    return standing
+
+
+async def remember_standing(redis: Redis, user_id: uuid.UUID, standing: Standing | None) -> None:
+    """Overwrite (or drop) the cached standing: called after a commit that changed it."""
+    try:
+        if standing is None:
+            await redis.delete(_standing_key(user_id))
+        else:
+            value = f"{int(standing.active)}:{standing.token_version}"
+            await redis.set(_standing_key(user_id), value, ex=_STANDING_TTL_SECONDS)
+    except RedisError:
+        log.warning("could not update the cached standing of user %s; it expires within a minute", user_id)
+
+
+async def principal_for_token(request: Request, token: str, credential: Credential) -> Principal | None:
+    tokens: AccessTokens = request.app.state.access_tokens
+    claims = tokens.claims(token)
+    if claims is None:
+        return None
+    standing = await user_standing(request, claims.user_id)
+    if standing is None or not standing.active or standing.token_version != claims.version:
+        return None
+    return Principal(user_id=claims.user_id, name=claims.email, roles=claims.roles, credential=credential)
+
+
 async def current_principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -41,16 +98,15 @@ async def current_principal(
     if not key:
         raise NotAuthenticated("send an access token or API key as `Authorization: Bearer <credential>`")
     if looks_like_jwt(key):
-        tokens: AccessTokens = request.app.state.access_tokens
-        principal = tokens.principal(key)
+        principal = await principal_for_token(request, key, "access_token")
         if principal is None:
-            raise NotAuthenticated("the access token is expired, forged or malformed")
+            raise NotAuthenticated("the access token is expired, revoked, forged or malformed; sign in again")
         return principal
     treasurer: Treasurer = request.app.state.treasurer
     async with treasurer.sessions() as session:
         principal = await principal_for_key(session, key)
     if principal is None:
-        raise NotAuthenticated("the API key is unknown or revoked")
+        raise NotAuthenticated("the API key is unknown or revoked, or its user is deactivated")
     return principal
 
 
@@ -64,5 +120,7 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
 
 
 AuthenticatedPrincipal = Annotated[Principal, Depends(current_principal)]
-OpsPrincipal = Annotated[Principal, Depends(require_roles("ops", "admin"))]
+# Admins manage users, roles and keys; they are not every role. The steps that move money or change controls
+# need their own role, so granting admin does not also grant the power to pay.
+OpsPrincipal = Annotated[Principal, Depends(require_roles("ops"))]
 ReaderPrincipal = Annotated[Principal, Depends(require_roles("ops", "admin", "auditor", "cfo"))]

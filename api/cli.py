@@ -12,16 +12,18 @@ from rich.console import Console
 from api.commands.approvals import approvals_app
 from api.commands.decisions import register as register_decision_commands
 from api.commands.extraction import register as register_extraction_commands
-from api.commands.running import run_command
+from api.commands.running import TreasurerGroup, run_command
 from api.commands.users import users_app
+from api.commands.vendors import vendors_app
 from finance.settings import get_settings
 
 app = typer.Typer(
-    help="Treasurer: pays vendor invoices in a stablecoin, under policy, exactly once.", no_args_is_help=True
+    cls=TreasurerGroup,
+    help="Treasurer: pays vendor invoices in a stablecoin, under policy, exactly once.",
+    no_args_is_help=True,
 )
 chain_app = typer.Typer(help="Development chain commands.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
-vendors_app = typer.Typer(help="The vendor registry.", no_args_is_help=True)
 apikeys_app = typer.Typer(help="API keys for operators and services.", no_args_is_help=True)
 payments_app = typer.Typer(help="Payments on chain.", no_args_is_help=True)
 app.add_typer(payments_app, name="payments")
@@ -120,28 +122,6 @@ def chain_bootstrap() -> None:
                 )
         finally:
             await chain.close()
-            await engine.dispose()
-
-    _run(go())
-
-
-@vendors_app.command("add")
-def vendors_add(
-    name: Annotated[str, typer.Argument(help="The vendor's legal name, as on its invoices.")],
-    payout_address: Annotated[str, typer.Argument(help="The EVM address it is paid at (EIP-55 checksummed).")],
-    alias: Annotated[list[str] | None, typer.Option(help="Another name the vendor invoices under.")] = None,
-) -> None:
-    """Register a vendor and the one address it may be paid at."""
-    from finance.db import create_engine, session_factory
-    from finance.vendors import VendorRepository
-
-    async def go() -> None:
-        engine = create_engine(get_settings().database_url)
-        try:
-            async with session_factory(engine).begin() as session:
-                vendor = await VendorRepository(session).add(name, payout_address, alias or [])
-            console.print(f"registered {vendor.name} ({vendor.id}), paid at {vendor.payout_address}")
-        finally:
             await engine.dispose()
 
     _run(go())

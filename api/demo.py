@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import shutil
 from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.policy_versions import load_active_policy
 from agents.runtime import open_treasurer
+from api.users.service import create_user
+from finance import vendor_changes
+from finance.identity import Actor
 from finance.invoices import InvoiceRepository
 from finance.migrations.runner import upgrade_async
 from finance.money import from_base_units
@@ -24,7 +29,15 @@ from finance.settings import EMBEDDED, Settings
 from finance.vendors import VendorRepository
 from tools.treasury import treasury_runway
 
-DEMO_SUBMITTER = "cfo@example.com"
+# The demo company's people, one duty each: the CFO submits, ops registers vendors, the ops lead verifies them,
+# the controller approves. Nobody can sign in as them: their passwords are random and never shown.
+DEMO_PEOPLE = {
+    "cfo": ("cfo@example.com", ["cfo"]),
+    "controller": ("controller@example.com", ["approver"]),
+    "ops": ("ops@example.com", ["ops"]),
+    "ops_lead": ("ops.lead@example.com", ["ops"]),
+}
+DEMO_SUBMITTER = DEMO_PEOPLE["cfo"][0]
 _STYLE = {"paid": "green", "pending_approval": "yellow", "blocked": "red", "failed": "red", "paying": "cyan"}
 
 
@@ -65,20 +78,26 @@ async def run_demo(workdir: Path, console: Console) -> list[dict]:
             f"treasury {treasurer.context.chain.treasury_address}"
         )
         async with treasurer.sessions.begin() as session:
+            people = await _demo_people(session)
             vendors = VendorRepository(session)
             for vendor in sample_vendors():
-                await vendors.add(vendor["name"], vendor["payout_address"], vendor.get("aliases"))
+                added = await vendors.add(
+                    vendor["name"], vendor["payout_address"], vendor.get("aliases"), registered_by=people["ops"]
+                )
+                # Four eyes: one person registers a vendor, another verifies it before anything is paid.
+                await vendor_changes.verify(session, added.id, people["ops_lead"])
         async with treasurer.sessions() as session:
             policy = await load_active_policy(session)
         console.print(
-            f"registered {len(sample_vendors())} vendors; policy version {policy.version} "
+            f"registered {len(sample_vendors())} vendors ({DEMO_PEOPLE['ops'][0]}), verified by "
+            f"{DEMO_PEOPLE['ops_lead'][0]}; policy version {policy.version} "
             f"({len(policy.document.rules)} rules, per-invoice limit {settings.invoice_limit} "
             f"{policy.document.currency})\n"
         )
 
         for name, text in sample_invoices():
             # Submitted by the CFO, who therefore cannot approve them: the controller is asked.
-            invoice_id = await treasurer.submit(text, submitted_by=DEMO_SUBMITTER)
+            invoice_id = await treasurer.submit(text, submitted_by=people["cfo"])
             result = await treasurer.process(invoice_id)
             async with treasurer.sessions() as session:
                 invoice = await InvoiceRepository(session).get(invoice_id)
@@ -139,13 +158,28 @@ async def _approve_pending(treasurer, rows: list[dict], mail_lines: list[str], o
         async with treasurer.sessions() as session:
             request = await request_for_invoice(session, row["invoice_id"])
         approver = request.approvers[0]
-        await vote(treasurer, request.id, approver, "approve", channel="link", comment="approved in the demo")
+        await vote(
+            treasurer,
+            request.id,
+            Actor(user_id=None, name=approver),
+            "approve",
+            channel="link",
+            comment="approved in the demo",
+        )
         result = await treasurer.result(row["invoice_id"])
         console.print(
             f"  {row['invoice']}: approved by {approver} (the demo clicks the link) -> [bold]{result.status.value}[/]"
             + (f", tx {result.tx_hash}" if result.tx_hash else "")
         )
         row["approved_status"] = result.status.value
+
+
+async def _demo_people(session: AsyncSession) -> dict[str, Actor]:
+    people = {}
+    for duty, (email, roles) in DEMO_PEOPLE.items():
+        user = await create_user(session, email, secrets.token_urlsafe(24), roles, created_by="treasurer demo")
+        people[duty] = Actor(user_id=user.id, name=user.email)
+    return people
 
 
 def _table(rows: list[dict]) -> Table:

@@ -3,12 +3,14 @@ TREASURER_JWT_SECRET for this purpose alone, so an approval link can never pass 
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
 from pydantic import SecretStr
 
-from finance.api_keys import ROLES, Principal
+from finance.api_keys import ROLES
 from finance.settings import purpose_key
 
 AUDIENCE = "treasurer:api"
@@ -24,7 +26,17 @@ class AccessTokens:
     def __repr__(self) -> str:
         return "AccessTokens()"
 
-    def issue(self, subject: str, roles: set[str] | frozenset[str], *, ttl: timedelta = timedelta(minutes=30)) -> str:
+    def issue(
+        self,
+        user_id: uuid.UUID,
+        email: str,
+        roles: set[str] | frozenset[str],
+        *,
+        version: int = 0,
+        ttl: timedelta = timedelta(minutes=30),
+    ) -> str:
+        """A token for one user. `version` is the user's token version when issued: bumping it (deactivation, a
+        stolen refresh token) ends every token issued before, at once (`api.auth`)."""
         unknown = set(roles) - ROLES
         if unknown:
             raise ValueError(f"unknown roles {sorted(unknown)}")
@@ -32,15 +44,18 @@ class AccessTokens:
         claims = {
             "iss": ISSUER,
             "aud": AUDIENCE,
-            "sub": subject.strip().casefold(),
+            "sub": str(user_id),
+            "email": email.strip().casefold(),
+            "ver": version,
             "roles": sorted(roles),
             "iat": int(now.timestamp()),
             "exp": int((now + ttl).timestamp()),
         }
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
 
-    def principal(self, token: str) -> Principal | None:
-        """The caller a valid token names; None for anything expired, forged or malformed."""
+    def claims(self, token: str) -> TokenClaims | None:
+        """What a valid token says; None for anything expired, forged or malformed. Whether its user is still
+        active, and the token still current, is for `api.auth` to check."""
         try:
             claims = jwt.decode(
                 token,
@@ -50,12 +65,23 @@ class AccessTokens:
                 issuer=ISSUER,
                 options={"require": ["sub", "exp", "iat", "aud", "iss"]},
             )
-        except jwt.InvalidTokenError:
+            user_id = uuid.UUID(str(claims["sub"]))
+        except (jwt.InvalidTokenError, ValueError):
             return None
-        roles = claims.get("roles")
+        roles, email, version = claims.get("roles"), claims.get("email"), claims.get("ver")
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             return None
-        return Principal(name=str(claims["sub"]), roles=frozenset(roles) & ROLES)
+        if not isinstance(email, str) or not isinstance(version, int) or isinstance(version, bool):
+            return None
+        return TokenClaims(user_id=user_id, email=email, roles=frozenset(roles) & ROLES, version=version)
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: uuid.UUID
+    email: str
+    roles: frozenset[str]
+    version: int
 
 
 def looks_like_jwt(credential: str) -> bool:

@@ -16,6 +16,11 @@ class TreasurerError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the body (`Retry-After` on a 429 or a 503)."""
+        return {}
+
 
 class InvalidInvoice(TreasurerError):
     status_code = 422
@@ -42,3 +47,11 @@ class PaymentRejected(TreasurerError):
 class TransientError(TreasurerError):
     status_code = 503
     code = "transient"
+
+
+class FourEyesRequired(TreasurerError):
+    """One person tried to be both people of a four-eyes control (propose and approve, register and verify,
+    submit and approve). Compared on user ids, whatever credential each step used."""
+
+    status_code = 403
+    code = "four_eyes"

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from finance.errors import NotFound
+from finance.identity import Actor
 from finance.models import Invoice, InvoiceStatus
 
 
@@ -19,7 +20,7 @@ class InvoiceRepository:
     async def create(
         self,
         raw_text: str,
-        submitted_by: str | None = None,
+        submitted_by: Actor | None = None,
         *,
         document: bytes | None = None,
         document_type: str | None = None,
@@ -28,7 +29,8 @@ class InvoiceRepository:
             raw_text=raw_text,
             text_sha256=hashlib.sha256(raw_text.encode()).hexdigest(),
             status=InvoiceStatus.RECEIVED,
-            submitted_by=submitted_by,
+            submitted_by=submitted_by.name if submitted_by else None,
+            submitted_by_user_id=submitted_by.user_id if submitted_by else None,
             document=document,
             document_type=document_type,
         )

@@ -101,7 +101,16 @@ class AttemptStatus(enum.StrEnum):
     REPLACED = "replaced"
 
 
+class VendorStatus(enum.StrEnum):
+    # Registered by one person, not yet vouched for by a second: never paid.
+    PENDING_VERIFICATION = "pending_verification"
+    VERIFIED = "verified"
+
+
 class Vendor(Base):
+    """A payee. Registering one, and every later change to what identifies or pays it, needs a second person
+    (`finance.vendor_changes`): one insider alone can neither add a payee nor redirect one."""
+
     __tablename__ = "vendors"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -117,6 +126,17 @@ class Vendor(Base):
     category: Mapped[str | None] = mapped_column(String(64))  # budgets are kept per category
     payout_address: Mapped[str] = mapped_column(String(42))  # EIP-55 checksummed
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[VendorStatus] = mapped_column(String(24), default=VendorStatus.PENDING_VERIFICATION)
+    registered_by: Mapped[str | None] = mapped_column(String(200))
+    registered_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    verified_by: Mapped[str | None] = mapped_column(String(200))
+    verified_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    verified_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Who put the current payout address where it is (registered, edited, verified, requested or approved it):
+    # none of them may approve the first payment to it, or submit a bill paid to it (separation of duties).
+    payee_vouched_by: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    # When the current payout address became payable: the start of a new payee's cooling-off period.
+    payee_since: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
@@ -138,6 +158,7 @@ class Invoice(Base):
     total_units: Mapped[int | None] = mapped_column(BaseUnits)
     fields: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     submitted_by: Mapped[str | None] = mapped_column(String(200))
+    submitted_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
 
@@ -250,21 +271,22 @@ class Decision(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class PayoutChangeStatus(enum.StrEnum):
+class VendorChangeStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
 
 
-class VendorPayoutChange(Base):
-    """A requested new payout address. It takes effect only when a second person approves it; until
-    then the vendor is on hold, because a changed address is how invoice fraud gets paid."""
+class VendorChange(Base):
+    """A requested change to what identifies or pays a vendor (name, aliases, tax id, bank accounts, category,
+    payout address, reactivation). It takes effect only when someone other than its requester approves it;
+    until then the vendor is on hold, because a changed identity or address is how invoice fraud gets paid."""
 
-    __tablename__ = "vendor_payout_changes"
+    __tablename__ = "vendor_changes"
     __table_args__ = (
         # At most one open request per vendor: two racing requests cannot both wait for approval.
         Index(
-            "uq_vendor_payout_changes_pending",
+            "uq_vendor_changes_pending",
             "vendor_id",
             unique=True,
             postgresql_where=text("status = 'pending'"),
@@ -274,12 +296,15 @@ class VendorPayoutChange(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     vendor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vendors.id"), index=True)
-    old_address: Mapped[str] = mapped_column(String(42))
-    new_address: Mapped[str] = mapped_column(String(42))
-    status: Mapped[PayoutChangeStatus] = mapped_column(String(16), default=PayoutChangeStatus.PENDING)
+    # field -> new value (normalised), and field -> value when requested, shown to whoever decides.
+    changes: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    previous: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    status: Mapped[VendorChangeStatus] = mapped_column(String(16), default=VendorChangeStatus.PENDING)
     requested_by: Mapped[str] = mapped_column(String(200))
+    requested_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     requested_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
@@ -323,6 +348,9 @@ class ApiKey(Base):
     __tablename__ = "api_keys"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    # The person the key acts for: every credential is one user id, so "not the same person" checks cannot be
+    # dodged by signing in one way and approving another. Keys made before users existed have none: refused.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
     owner: Mapped[str] = mapped_column(String(200))
     roles: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
     key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
@@ -360,6 +388,8 @@ class ApprovalRequest(Base):
     rejections_to_close: Mapped[int] = mapped_column(Integer, default=1)
     escalation_group: Mapped[str | None] = mapped_column(String(100))
     submitted_by: Mapped[str | None] = mapped_column(String(200))
+    # Users who may not approve: the submitter, and whoever vouched for the payee (see `Vendor.payee_vouched_by`).
+    excluded_user_ids: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
     reasons: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
     status: Mapped[ApprovalStatus] = mapped_column(String(16), default=ApprovalStatus.PENDING, index=True)
     deadline: Mapped[datetime] = mapped_column(Timestamp, index=True)
@@ -387,6 +417,7 @@ class ApprovalVote(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("approval_requests.id"), index=True)
     approver: Mapped[str] = mapped_column(String(200))
+    approver_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     decision: Mapped[str] = mapped_column(String(8))  # approve | reject
     comment: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(16))  # link | api
@@ -431,6 +462,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     roles: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped when the user is deactivated or a stolen refresh token is detected: access tokens carry the
+    # version they were issued under, and an older one stops working at once.
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(200))
     last_login_at: Mapped[datetime | None] = mapped_column(Timestamp)

@@ -2,7 +2,8 @@
 
 Secrets are `SecretStr` so they never reach a log line or a repr. The development defaults
 (an anvil test key, a placeholder JWT secret) are public knowledge: outside `environment=dev`
-they are refused at start-up rather than silently used with real money.
+they are refused at start-up rather than silently used with real money. The environment has no
+default, because a deployment that forgets it must not fall back to development (fail closed).
 """
 
 from __future__ import annotations
@@ -12,21 +13,42 @@ import hmac
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # anvil's and hardhat's first well-known development account. Anyone can spend from it.
 DEV_WALLET_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me"
 EMBEDDED = "embedded"
+# 256 bits, the strength of the HMAC-SHA256 it keys: a shorter secret can be guessed offline from one captured token.
+MIN_JWT_SECRET_BYTES = 32
+PREFIX = "TREASURER_"
+# Set but empty is a mistake, never a choice: an empty secret fails much later, far from its name, and an empty
+# SMTP host or token address would quietly mean "unset" (mail to a folder, a token found elsewhere).
+_NOT_EMPTY = (
+    "database_url",
+    "redis_url",
+    "chain_rpc_url",
+    "token_address",
+    "wallet_private_key",
+    "wallet_keystore_path",
+    "wallet_keystore_password_file",
+    "jwt_secret",
+    "openai_api_key",
+    "openai_base_url",
+    "public_base_url",
+    "smtp_host",
+    "smtp_password",
+)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TREASURER_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_file=".env", extra="ignore")
 
-    environment: Literal["dev", "test", "production"] = "dev"
+    # Required: see the module docstring.
+    environment: Literal["dev", "test", "production"]
 
     database_url: str = "sqlite+aiosqlite:///./.treasurer/treasurer.db"
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -116,6 +138,11 @@ class Settings(BaseSettings):
     # Requests per minute, counted in Redis so every replica shares the budget.
     rate_limit_per_user_per_minute: int = Field(default=600, ge=1)
     rate_limit_per_ip_per_minute: int = Field(default=300, ge=1)
+    # Failed sign-ins, a far smaller budget: enough for typos, too few to guess a password. Per account
+    # (whoever tries) and per client IP (whichever accounts it tries), over a fixed window from the first failure.
+    signin_max_failures_per_account: int = Field(default=5, ge=1)
+    signin_max_failures_per_ip: int = Field(default=20, ge=1)
+    signin_failure_window_seconds: int = Field(default=900, ge=1, le=24 * 3600)
     # Sent only over HTTPS in production; off in dev so a browser on plain http://127.0.0.1 keeps working.
     hsts_seconds: int = Field(default=31_536_000, ge=0)
 
@@ -125,13 +152,26 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
+    @field_validator(*_NOT_EMPTY, mode="before")
+    @classmethod
+    def _refuse_empty(cls, value: Any, info: ValidationInfo) -> Any:  # noqa: ANN401 - any raw input
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str) and not raw.strip():
+            raise ValueError(f"{env_name(info.field_name or '')} is set but empty; give it a value or unset it")
+        return value
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if self.environment == "dev":
             return self
         problems = []
-        if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+        jwt_secret = self.jwt_secret.get_secret_value()
+        if jwt_secret == DEV_JWT_SECRET:
             problems.append("TREASURER_JWT_SECRET is the development default")
+        elif len(jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
+            problems.append(
+                f"TREASURER_JWT_SECRET needs at least {MIN_JWT_SECRET_BYTES} bytes (e.g. `openssl rand -hex 32`)"
+            )
         key = self.wallet_private_key.get_secret_value() if self.wallet_private_key else None
         if key is not None and key.lower().removeprefix("0x") == DEV_WALLET_KEY.removeprefix("0x"):
             problems.append("TREASURER_WALLET_PRIVATE_KEY is a public development key")
@@ -155,6 +195,42 @@ def purpose_key(secret: SecretStr | str, purpose: bytes) -> bytes:
     return hmac.new(raw.encode(), purpose, hashlib.sha256).digest()
 
 
+def env_name(field: str) -> str:
+    """The environment variable(s) a setting is read from, as a person would type them."""
+    info = Settings.model_fields.get(field)
+    if info is not None and isinstance(info.validation_alias, AliasChoices):
+        return " or ".join(str(choice) for choice in info.validation_alias.choices)
+    return PREFIX + field.upper()
+
+
+def _field_of(where: str) -> str:
+    # Errors name a setting read under an alias by that alias (TREASURER_OPENAI_API_KEY), the others by field.
+    for name, info in Settings.model_fields.items():
+        if isinstance(info.validation_alias, AliasChoices) and where in info.validation_alias.choices:
+            return name
+    return where
+
+
+def explain(error: ValidationError) -> str:
+    """Settings that cannot start, as one line naming each variable: what a person at a terminal needs."""
+    problems = []
+    for item in error.errors():
+        message = item["msg"].removeprefix("Value error, ")
+        if not item["loc"]:
+            problems.append(message)  # a whole-model check: it names its variables itself
+            continue
+        field = _field_of(str(item["loc"][0]))
+        variable = env_name(field)
+        if item["type"] == "missing":
+            annotation = Settings.model_fields[field].annotation
+            choices = get_args(annotation) if get_origin(annotation) is Literal else ()
+            hint = f"; set it to {', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else ""
+            problems.append(f"{variable} is not set{hint}")
+        else:
+            problems.append(message if message.startswith(variable) else f"{variable}: {message}")
+    return "; ".join(problems)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return Settings()  # type: ignore[call-arg] - `environment` comes from the environment, or nothing starts

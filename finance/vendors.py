@@ -1,4 +1,7 @@
-"""The vendor registry: who may be paid, and the one address each may be paid at."""
+"""The vendor registry: who may be paid, and the one address each may be paid at.
+
+Registering is one person's step; verifying, and every later change to what identifies or pays a vendor,
+is another's (`finance.vendor_changes`)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ from web3 import Web3
 
 from finance.decisions import DecisionLog
 from finance.errors import TreasurerError
-from finance.models import Vendor
+from finance.identity import Actor
+from finance.models import Vendor, VendorStatus
 
 # Legal forms carry no identity: "ACME Hosting GmbH" and "Acme Hosting" are one vendor.
 _LEGAL_FORMS = {
@@ -101,6 +105,11 @@ def checksum_payout_address(address: str) -> str:
     return Web3.to_checksum_address(address)
 
 
+def vendor_names(vendor: Vendor) -> set[str]:
+    """Every normalised name a vendor answers to: the keys invoices are matched on."""
+    return {vendor.normalized_name, *(normalize_vendor_name(a) for a in vendor.aliases or [])} - {""}
+
+
 class VendorRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -111,11 +120,13 @@ class VendorRepository:
         payout_address: str,
         aliases: list[str] | None = None,
         *,
+        registered_by: Actor,
         tax_id: str | None = None,
         known_accounts: list[str] | None = None,
         category: str | None = None,
-        created_by: str = "treasurer",
     ) -> Vendor:
+        """Register a vendor as `pending_verification`: nothing is paid to it until a second person verifies it
+        (`finance.vendor_changes.verify`)."""
         vendor = Vendor(
             category=category.strip().lower() if category else None,
             name=name.strip(),
@@ -124,7 +135,13 @@ class VendorRepository:
             tax_id=normalize_identifier(tax_id) if tax_id else None,
             known_accounts=[normalize_identifier(a) for a in known_accounts or []],
             payout_address=checksum_payout_address(payout_address),
+            status=VendorStatus.PENDING_VERIFICATION,
+            registered_by=registered_by.name,
+            registered_by_user_id=registered_by.user_id,
+            payee_vouched_by=[registered_by.user_key] if registered_by.user_key else [],
+            active=True,
         )
+        await self.refuse_name_clash(vendor)
         try:
             async with self.session.begin_nested():
                 self.session.add(vendor)
@@ -134,49 +151,42 @@ class VendorRepository:
             invoice_id=None,
             step="vendor",
             outcome="registered",
-            reason=f"{created_by} registered {vendor.name}, paid at {vendor.payout_address}",
+            reason=f"{registered_by.name} registered {vendor.name}, to be paid at {vendor.payout_address} once "
+            "someone else verifies it",
             details={"vendor_id": vendor.id, "payout_address": vendor.payout_address, "tax_id": vendor.tax_id},
-            actor=created_by,
+            actor=registered_by.name,
         )
         return vendor
 
-    async def update(self, vendor: Vendor, changes: dict, *, updated_by: str) -> Vendor:
-        """Change what identifies a vendor (never where it is paid: see `finance.payouts`)."""
-        if "payout_address" in changes:
-            raise VendorConflict("the payout address changes only through a change request and a second approval")
-        normalizers = {
-            "name": str.strip,
-            "aliases": lambda values: [v.strip() for v in values or []],
-            "tax_id": lambda value: normalize_identifier(value) if value else None,
-            "category": lambda value: value.strip().lower() if value else None,
-            "known_accounts": lambda values: [normalize_identifier(v) for v in values or []],
-            "active": bool,
-        }
-        applied = {}
-        for field, value in changes.items():
-            if field not in normalizers:
-                raise VendorConflict(f"{field} cannot be changed here")
-            applied[field] = normalizers[field](value)
-            setattr(vendor, field, applied[field])
-        if "name" in applied:
-            vendor.normalized_name = normalize_vendor_name(applied["name"])
-        try:
-            async with self.session.begin_nested():
-                await self.session.flush()
-        except IntegrityError as exc:
-            raise VendorConflict("another vendor already has this name or tax id") from exc
-        await DecisionLog(self.session).append(
-            invoice_id=None,
-            step="vendor",
-            outcome="deactivated" if applied.get("active") is False else "updated",
-            reason=f"{updated_by} changed {', '.join(sorted(applied))} of {vendor.name}",
-            details={"vendor_id": vendor.id, "changes": applied},
-            actor=updated_by,
+    async def refuse_name_clash(self, vendor: Vendor) -> None:
+        """A name or alias that another vendor (active or not) already answers to would let a newcomer take over
+        that vendor's bills: "deactivate the real one, register mine under its name" is a known redirect."""
+        mine = vendor_names(vendor)
+        others = await self.session.scalars(
+            select(Vendor).where(Vendor.id != vendor.id) if vendor.id else select(Vendor)
         )
-        return vendor
+        for other in others:
+            clash = mine & vendor_names(other)
+            if clash:
+                raise VendorConflict(
+                    f"{sorted(clash)[0]!r} is already a name of vendor {other.name} ({other.id}); "
+                    "change that vendor instead of registering another"
+                )
+
+    async def listed(self, include_inactive: bool = False) -> list[Vendor]:
+        query = select(Vendor).order_by(Vendor.name)
+        if not include_inactive:
+            query = query.where(Vendor.active.is_(True))
+        return list(await self.session.scalars(query))
 
     async def get(self, vendor_id: uuid.UUID) -> Vendor | None:
         return await self.session.get(Vendor, vendor_id)
+
+    async def by_name_or_id(self, name_or_id: str) -> Vendor | None:
+        try:
+            return await self.get(uuid.UUID(name_or_id))
+        except ValueError:
+            return await self.by_name(name_or_id)
 
     async def by_name(self, name: str) -> Vendor | None:
         return await self.session.scalar(select(Vendor).where(Vendor.normalized_name == normalize_vendor_name(name)))

@@ -15,8 +15,10 @@ from policies.rules import (
     DuplicateRule,
     ExtractionRule,
     FundsRule,
+    NewPayeeRule,
     PayeeChangeRule,
     RunwayFloorRule,
+    SeparationOfDutiesRule,
     UnknownVendorRule,
     VelocityRule,
 )
@@ -37,6 +39,14 @@ def _checks(min_confidence: float) -> list:
         PayeeChangeRule(
             id="payee-change",
             description="Payout details that differ from the registry, or a pending address change, need a person.",
+        ),
+        NewPayeeRule(
+            id="new-payee",
+            description="The first payment to a new or changed payout address needs someone else's approval.",
+        ),
+        SeparationOfDutiesRule(
+            id="separation-of-duties",
+            description="Whoever set up or changed a payee does not submit its bills.",
         ),
         ExtractionRule(
             id="extraction",

@@ -36,6 +36,7 @@ from policies.actions import Action, strictest
 from policies.decision import Decision, Reason
 from policies.document import ApprovalTier, PolicyDocument
 from policies.facts import InvoiceFacts, TreasurySnapshot
+from policies.people import new_payee, separation_of_duties
 from policies.rules import (
     WINDOW_DAYS,
     AllowRule,
@@ -45,8 +46,10 @@ from policies.rules import (
     DuplicateRule,
     ExtractionRule,
     FundsRule,
+    NewPayeeRule,
     PayeeChangeRule,
     RunwayFloorRule,
+    SeparationOfDutiesRule,
     UnknownVendorRule,
     VelocityRule,
 )
@@ -232,6 +235,18 @@ def _budget(rule: BudgetRule, case: _Case) -> Findings:
 
 
 def _unknown_vendor(rule: UnknownVendorRule, case: _Case) -> Findings:
+    unverified = case.invoice.vendor_unverified
+    if unverified is not None and case.invoice.vendor_registered:
+        return (
+            (
+                rule.action,
+                lambda: Reason(
+                    rule=rule.id,
+                    message=f"{unverified}; a second person must verify the vendor before it is paid",
+                    inputs={"vendor_unverified": unverified},
+                ),
+            ),
+        )
     if case.invoice.vendor_registered:
         return _QUIET
     return (
@@ -404,6 +419,8 @@ _CHECKS: dict[type, Callable[..., Findings]] = {
     BudgetRule: _budget,
     UnknownVendorRule: _unknown_vendor,
     PayeeChangeRule: _payee_change,
+    NewPayeeRule: lambda rule, case: new_payee(rule, case.invoice, case.treasury.as_of),
+    SeparationOfDutiesRule: lambda rule, case: separation_of_duties(rule, case.invoice),
     DuplicateRule: _duplicate,
     ExtractionRule: _extraction,
     CurrencyRule: _currency,

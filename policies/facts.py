@@ -30,6 +30,13 @@ class InvoiceFacts(BaseModel):
     vendor_id: str | None = None
     vendor_category: str | None = None
     vendor_on_hold: str | None = None  # why payments to this vendor are held (e.g. a pending payout-address change)
+    vendor_unverified: str | None = None  # why the vendor is not payable yet: nobody but its registrar vouched for it
+    # The payee: whether anything was ever paid to its current address, since when that address is payable, and
+    # the user ids of the people who put it there (registered, edited, verified, requested or approved it).
+    payee_first_payment: bool = False
+    payee_since: AwareDatetime | None = None
+    payee_vouched_by: tuple[str, ...] = ()
+    submitted_by_user_id: str | None = None
     invoice_number: str | None = None
     duplicate_of: str | None = None  # the same bill (vendor + invoice number) is already claimed
     possible_duplicate_of: str | None = None  # same vendor, amount and date under another number

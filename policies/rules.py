@@ -100,6 +100,24 @@ class PayeeChangeRule(_Rule):
     action: Restrictive = Action.REQUIRE_APPROVAL
 
 
+class NewPayeeRule(_Rule):
+    """Fires when nothing has yet been paid to the vendor's current payout address (a newly registered vendor, or
+    a changed address), or while the address is younger than `cooling_off_hours`. Whoever registered, verified or
+    changed that address never counts as the approver (enforced by the approvals service)."""
+
+    kind: Literal["new_payee"] = "new_payee"
+    cooling_off_hours: Annotated[Decimal, Field(ge=0, le=24 * 365), NO_FLOAT] = Decimal(0)
+    action: Restrictive = Action.REQUIRE_APPROVAL
+
+
+class SeparationOfDutiesRule(_Rule):
+    """Fires when the invoice's submitter is one of the people who registered, verified or changed the payee's
+    address: one person may act in only one step of a payment's chain (payee, submission, approval)."""
+
+    kind: Literal["separation_of_duties"] = "separation_of_duties"
+    action: Restrictive = Action.BLOCK
+
+
 class DuplicateRule(_Rule):
     """`action` when the same bill is already claimed; `possible_action` when the same vendor, amount and date
     appear under another invoice number."""
@@ -171,6 +189,8 @@ Rule = Annotated[
     | BudgetRule
     | UnknownVendorRule
     | PayeeChangeRule
+    | NewPayeeRule
+    | SeparationOfDutiesRule
     | DuplicateRule
     | ExtractionRule
     | CurrencyRule

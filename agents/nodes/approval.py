@@ -53,6 +53,7 @@ async def request_approval(state: InvoiceState, runtime: Runtime[TreasurerContex
                 now=utcnow(),
                 ttl=timedelta(hours=settings.approval_ttl_hours),
                 remind_before=timedelta(hours=settings.approval_reminder_before_hours),
+                payee_vouched_by=tuple((details.get("facts") or {}).get("payee_vouched_by") or ()),
             )
         except ApprovalImpossible as exc:
             # Fail closed: an approval nobody can give is a block, said plainly, not an endless wait.

@@ -17,10 +17,11 @@ from agents.policy_versions import ensure_active_policy
 from agents.state import InvoiceState
 from finance.decisions import DecisionLog
 from finance.invoices import InvoiceRepository
-from finance.models import Invoice, Vendor
+from finance.models import Invoice, Vendor, as_utc
 from finance.money import from_base_units
-from finance.payouts import hold_reason
+from finance.payments.repository import PaymentRepository
 from finance.spend import spend_figures
+from finance.vendor_changes import change_hold_reason, unverified_reason
 from policies.evaluator import evaluate as evaluate_policy
 from policies.schema import InvoiceFacts, TreasurySnapshot
 from tools.treasury import treasury_runway
@@ -87,7 +88,13 @@ async def _facts(session, invoice: Invoice, vendor: Vendor | None) -> InvoiceFac
         vendor_registered=vendor is not None and vendor.active,
         vendor_id=str(vendor.id) if vendor else None,
         vendor_category=vendor.category if vendor else None,
-        vendor_on_hold=await hold_reason(session, vendor.id) if vendor else None,
+        vendor_on_hold=await change_hold_reason(session, vendor) if vendor else None,
+        vendor_unverified=unverified_reason(vendor) if vendor else None,
+        payee_first_payment=vendor is not None
+        and not await PaymentRepository(session).has_paid(vendor.id, vendor.payout_address),
+        payee_since=as_utc(vendor.payee_since) if vendor and vendor.payee_since else None,
+        payee_vouched_by=tuple(vendor.payee_vouched_by or ()) if vendor else (),
+        submitted_by_user_id=str(invoice.submitted_by_user_id) if invoice.submitted_by_user_id else None,
         invoice_number=fields.get("invoice_number"),
         duplicate_of=checks.get("duplicate_of"),
         possible_duplicate_of=checks.get("possible_duplicate_of"),

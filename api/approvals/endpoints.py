@@ -19,8 +19,9 @@ from finance.models import ApprovalStatus
 
 router = APIRouter(prefix="/api", tags=["approvals"])
 
-ApproverPrincipal = Annotated[Principal, Depends(require_roles("approver", "admin"))]
-SubmitterPrincipal = Annotated[Principal, Depends(require_roles("cfo", "admin"))]
+ApproverPrincipal = Annotated[Principal, Depends(require_roles("approver"))]
+# Withdrawing a request only stops a payment, so an admin may do it too.
+CancellerPrincipal = Annotated[Principal, Depends(require_roles("cfo", "admin"))]
 ReaderPrincipal = Annotated[Principal, Depends(require_roles("approver", "cfo", "ops", "auditor", "admin"))]
 
 _ERRORS = {
@@ -67,10 +68,12 @@ async def reject(
 
 @router.post("/approvals/{request_id}/cancel", response_model=ApprovalOut, responses=_ERRORS)
 async def cancel(
-    request_id: uuid.UUID, body: CancelIn, principal: SubmitterPrincipal, treasurer: TreasurerDep
+    request_id: uuid.UUID, body: CancelIn, principal: CancellerPrincipal, treasurer: TreasurerDep
 ) -> ApprovalOut:
     """Withdraw a waiting request: the invoice's submitter or an admin. Nothing is paid."""
-    await cancel_request(treasurer, request_id, principal.name, is_admin="admin" in principal.roles, reason=body.reason)
+    await cancel_request(
+        treasurer, request_id, principal.actor, is_admin="admin" in principal.roles, reason=body.reason
+    )
     async with treasurer.sessions() as session:
         return ApprovalOut.of(await approval_view(session, request_id))
 
@@ -86,6 +89,6 @@ async def invoice_approval(invoice_id: uuid.UUID, _: ReaderPrincipal, treasurer:
 
 
 async def _vote(treasurer, request_id: uuid.UUID, principal: Principal, decision: str, body: VoteIn) -> ApprovalOut:  # noqa: ANN001
-    await vote(treasurer, request_id, principal.name, decision, channel="api", comment=body.comment)
+    await vote(treasurer, request_id, principal.actor, decision, channel="api", comment=body.comment)
     async with treasurer.sessions() as session:
         return ApprovalOut.of(await approval_view(session, request_id))

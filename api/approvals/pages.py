@@ -15,6 +15,7 @@ from api.approvals.service import approval_view, vote
 from api.deps import SettingsDep, TreasurerDep
 from finance.approvals.queries import has_voted
 from finance.errors import TreasurerError
+from finance.identity import Actor
 from finance.models import ApprovalStatus, utcnow
 from notifications.links import ApprovalLink, ApprovalLinks, LinkRefused
 
@@ -84,7 +85,7 @@ async def use_link(
         outcome = await vote(
             treasurer,
             link.request_id,
-            link.approver,
+            Actor(user_id=None, name=link.approver),
             link.decision,
             channel="link",
             token_id=link.token_id,

@@ -15,25 +15,29 @@ from agents.runtime import Treasurer
 from finance.approvals.errors import AlreadyVoted
 from finance.approvals.votes import VoteDecision, VoteOutcome, cancel, cast_vote, tally
 from finance.errors import NotFound
+from finance.identity import Actor
 from finance.models import ApprovalRequest, ApprovalVote, Invoice, Vendor, as_utc, utcnow
 
 
 async def vote(
     treasurer: Treasurer,
     request_id: uuid.UUID,
-    approver: str,
+    voter: Actor | str,
     decision: VoteDecision,
     *,
     channel: str,
     token_id: str | None = None,
     comment: str | None = None,
 ) -> VoteOutcome:
+    if isinstance(voter, str):
+        # An e-mail alone (a link, a script): the vote is that user's, resolved in `cast_vote`.
+        voter = Actor(user_id=None, name=voter)
     try:
         async with treasurer.sessions.begin() as session:
             outcome = await cast_vote(
                 session,
                 request_id,
-                approver,
+                voter,
                 decision,
                 channel=channel,
                 token_id=token_id,
@@ -51,8 +55,9 @@ async def vote(
 
 
 async def cancel_request(
-    treasurer: Treasurer, request_id: uuid.UUID, by: str, *, is_admin: bool, reason: str | None
+    treasurer: Treasurer, request_id: uuid.UUID, by: Actor | str, *, is_admin: bool, reason: str | None
 ) -> ApprovalRequest:
+    by = Actor(user_id=None, name=by) if isinstance(by, str) else by
     async with treasurer.sessions.begin() as session:
         request, mails = await cancel(session, request_id, by, is_admin=is_admin, now=utcnow(), reason=reason)
     await treasurer.approvals.send_mails(mails)

@@ -33,7 +33,7 @@ from finance.money import from_base_units
 router = APIRouter(prefix="/api", tags=["invoices"])
 
 # Who submits invoices; the caller is recorded as the submitter, who never approves their own invoice.
-SubmitterPrincipal = Annotated[Principal, Depends(require_roles("cfo", "admin"))]
+SubmitterPrincipal = Annotated[Principal, Depends(require_roles("cfo"))]
 InvoiceReader = Annotated[Principal, Depends(require_roles("cfo", "approver", "ops", "auditor", "admin"))]
 IdempotencyKey = Annotated[
     str | None,
@@ -94,13 +94,13 @@ async def process_invoice(
     """Process an invoice now and answer with the decision: paid (200), pending (202) or blocked (403)."""
 
     async def produce() -> tuple[int, dict]:
-        invoice_id = await treasurer.submit(submission.raw_text, principal.name)
+        invoice_id = await treasurer.submit(submission.raw_text, principal.actor)
         result = await treasurer.process(invoice_id)
         return _RESPONSE[result.status][0], _body(result).model_dump(mode="json")
 
     return await run_once(
         treasurer,
-        principal=principal.name,
+        principal=str(principal.user_id),
         key=idempotency_key,
         request_fingerprint=fingerprint("POST", request.url.path, await request.body()) if idempotency_key else "",
         produce=produce,
@@ -139,14 +139,14 @@ async def process_invoice_document(
         text = await asyncio.to_thread(invoice_text_from_upload, data, None, content_type)
         pdf = is_pdf(data)
         invoice_id = await treasurer.submit(
-            text, principal.name, document=data if pdf else None, document_type="application/pdf" if pdf else None
+            text, principal.actor, document=data if pdf else None, document_type="application/pdf" if pdf else None
         )
         result = await treasurer.process(invoice_id)
         return _RESPONSE[result.status][0], _body(result).model_dump(mode="json")
 
     return await run_once(
         treasurer,
-        principal=principal.name,
+        principal=str(principal.user_id),
         key=idempotency_key,
         request_fingerprint=fingerprint("POST", request.url.path, (content_type or "").encode() + b"\n" + data)
         if idempotency_key
@@ -167,14 +167,14 @@ async def submit_invoice(
     """Store the invoice and queue it for a worker; poll `GET /api/invoices/{id}` for the decision."""
 
     async def produce() -> tuple[int, dict]:
-        invoice_id = await treasurer.submit(submission.raw_text, principal.name)
+        invoice_id = await treasurer.submit(submission.raw_text, principal.actor)
         # Stored first, queued second: if Redis loses the entry, the worker's requeue finds the invoice.
         await intake.enqueue(invoice_id)
         return 202, ProcessInvoiceResponse(invoice_id=invoice_id, status="QUEUED").model_dump(mode="json")
 
     return await run_once(
         treasurer,
-        principal=principal.name,
+        principal=str(principal.user_id),
         key=idempotency_key,
         request_fingerprint=fingerprint("POST", request.url.path, await request.body()) if idempotency_key else "",
         produce=produce,

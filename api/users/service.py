@@ -47,9 +47,10 @@ class RefreshReused(SignInRefused):
     """A token used twice was copied: whoever holds the newer one may be the thief, so the caller ends them
     all (`revoke_family`, committed on its own, since this error rolls back the transaction it came from)."""
 
-    def __init__(self, family: uuid.UUID) -> None:
-        super().__init__("this refresh token was already used; every session it started is now signed out")
+    def __init__(self, family: uuid.UUID, user_id: uuid.UUID) -> None:
+        super().__init__("this refresh token was already used; every session of this account is now signed out")
         self.family = family
+        self.user_id = user_id
 
 
 async def revoke_family(session: AsyncSession, family: uuid.UUID) -> None:
@@ -147,7 +148,7 @@ async def rotate_refresh(session: AsyncSession, token: str, ttl: timedelta) -> t
     if row is None:
         raise SignInRefused("unknown refresh token; sign in again")
     if row.used_at is not None or row.revoked_at is not None:
-        raise RefreshReused(row.family)
+        raise RefreshReused(row.family, row.user_id)
     if as_utc(row.expires_at) <= now:
         raise SignInRefused("the refresh token has expired; sign in again")
     user = await session.get(User, row.user_id)

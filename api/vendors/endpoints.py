@@ -1,45 +1,56 @@
-"""The vendor registry, for ops: who may be paid, and where."""
+"""The vendor registry, for ops: who may be paid, and where. One person registers or asks for a change; another
+verifies or approves it (`finance.vendor_changes`), compared by user id whatever credential each uses."""
 
 from __future__ import annotations
 
 import uuid
 
 from fastapi import APIRouter, status
-from sqlalchemy import select
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import OpsPrincipal, ReaderPrincipal
 from api.deps import TreasurerDep
-from api.vendors.schemas import (
-    PayoutChangeOut,
-    PayoutChangeRequest,
-    VendorCreate,
-    VendorOut,
-    VendorUpdate,
-)
+from api.vendors.schemas import PayoutChangeRequest, VendorChangeOut, VendorCreate, VendorOut, VendorUpdate
+from finance import vendor_changes
 from finance.errors import NotFound
-from finance.models import Vendor
-from finance.payouts import decide_change, pending_change, request_change
+from finance.models import Vendor, VendorChange
 from finance.vendors import VendorRepository
 
 router = APIRouter(prefix="/api/vendors", tags=["vendors"])
 
+_CHANGE_RESPONSES = {
+    200: {"model": VendorOut, "description": "Applied at once: a deactivation, or an edit of an unverified vendor"},
+    202: {"model": VendorChangeOut, "description": "Held until someone other than the requester approves it"},
+}
 
-async def _out(session, vendor: Vendor) -> VendorOut:  # noqa: ANN001
-    change = await pending_change(session, vendor.id)
+
+async def _out(session: AsyncSession, vendor: Vendor) -> VendorOut:
+    change = await vendor_changes.pending_change(session, vendor.id)
     out = VendorOut.model_validate(vendor)
-    out.pending_payout_change = PayoutChangeOut.model_validate(change) if change else None
+    out.pending_change = VendorChangeOut.model_validate(change) if change else None
     return out
 
 
-async def _vendor(session, vendor_id: uuid.UUID) -> Vendor:  # noqa: ANN001
+async def _vendor(session: AsyncSession, vendor_id: uuid.UUID) -> Vendor:
     vendor = await VendorRepository(session).get(vendor_id)
     if vendor is None:
         raise NotFound(f"no vendor {vendor_id}")
     return vendor
 
 
+async def _change_answer(session: AsyncSession, vendor_id: uuid.UUID, change: VendorChange | None) -> JSONResponse:
+    if change is None:
+        body = await _out(session, await _vendor(session, vendor_id))
+        return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_200_OK)
+    return JSONResponse(
+        VendorChangeOut.model_validate(change).model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED
+    )
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=VendorOut)
 async def create_vendor(body: VendorCreate, treasurer: TreasurerDep, principal: OpsPrincipal) -> VendorOut:
+    """Register a vendor. It is `pending_verification`, and never paid, until someone else verifies it."""
     async with treasurer.sessions.begin() as session:
         vendor = await VendorRepository(session).add(
             body.name,
@@ -48,7 +59,7 @@ async def create_vendor(body: VendorCreate, treasurer: TreasurerDep, principal: 
             tax_id=body.tax_id,
             known_accounts=body.known_accounts,
             category=body.category,
-            created_by=principal.name,
+            registered_by=principal.actor,
         )
         return await _out(session, vendor)
 
@@ -56,10 +67,14 @@ async def create_vendor(body: VendorCreate, treasurer: TreasurerDep, principal: 
 @router.get("", response_model=list[VendorOut])
 async def list_vendors(treasurer: TreasurerDep, _: ReaderPrincipal, include_inactive: bool = False) -> list[VendorOut]:
     async with treasurer.sessions() as session:
-        query = select(Vendor).order_by(Vendor.name)
-        if not include_inactive:
-            query = query.where(Vendor.active.is_(True))
-        return [await _out(session, v) for v in await session.scalars(query)]
+        return [await _out(session, v) for v in await VendorRepository(session).listed(include_inactive)]
+
+
+@router.get("/changes", response_model=list[VendorChangeOut])
+async def list_changes(treasurer: TreasurerDep, _: OpsPrincipal) -> list[VendorChangeOut]:
+    """Changes awaiting a second person, oldest first."""
+    async with treasurer.sessions() as session:
+        return [VendorChangeOut.model_validate(c) for c in await vendor_changes.pending_changes(session)]
 
 
 @router.get("/{vendor_id}", response_model=VendorOut)
@@ -68,50 +83,64 @@ async def get_vendor(vendor_id: uuid.UUID, treasurer: TreasurerDep, _: ReaderPri
         return await _out(session, await _vendor(session, vendor_id))
 
 
-@router.patch("/{vendor_id}", response_model=VendorOut)
+@router.post("/{vendor_id}/verify", response_model=VendorOut)
+async def verify_vendor(vendor_id: uuid.UUID, treasurer: TreasurerDep, principal: OpsPrincipal) -> VendorOut:
+    """Vouch for a new vendor: only someone other than the people who registered or edited it (403 `four_eyes`)."""
+    async with treasurer.sessions.begin() as session:
+        return await _out(session, await vendor_changes.verify(session, vendor_id, principal.actor))
+
+
+@router.patch("/{vendor_id}", responses=_CHANGE_RESPONSES)
 async def update_vendor(
     vendor_id: uuid.UUID, body: VendorUpdate, treasurer: TreasurerDep, principal: OpsPrincipal
-) -> VendorOut:
+) -> JSONResponse:
     async with treasurer.sessions.begin() as session:
-        vendors = VendorRepository(session)
-        vendor = await vendors.update(
-            await _vendor(session, vendor_id), body.model_dump(exclude_unset=True), updated_by=principal.name
-        )
-        return await _out(session, vendor)
+        change = await vendor_changes.request(session, vendor_id, body.model_dump(exclude_unset=True), principal.actor)
+        return await _change_answer(session, vendor_id, change)
 
 
 @router.post("/{vendor_id}/deactivate", response_model=VendorOut)
 async def deactivate_vendor(vendor_id: uuid.UUID, treasurer: TreasurerDep, principal: OpsPrincipal) -> VendorOut:
+    """Stop paying a vendor, at once: only tightening, so one person may."""
     async with treasurer.sessions.begin() as session:
-        vendors = VendorRepository(session)
-        vendor = await vendors.update(await _vendor(session, vendor_id), {"active": False}, updated_by=principal.name)
-        return await _out(session, vendor)
+        await vendor_changes.request(session, vendor_id, {"active": False}, principal.actor)
+        return await _out(session, await _vendor(session, vendor_id))
 
 
-@router.post("/{vendor_id}/payout-address", status_code=status.HTTP_202_ACCEPTED, response_model=PayoutChangeOut)
+@router.post("/{vendor_id}/reactivate", responses=_CHANGE_RESPONSES)
+async def reactivate_vendor(vendor_id: uuid.UUID, treasurer: TreasurerDep, principal: OpsPrincipal) -> JSONResponse:
+    async with treasurer.sessions.begin() as session:
+        change = await vendor_changes.request(session, vendor_id, {"active": True}, principal.actor)
+        return await _change_answer(session, vendor_id, change)
+
+
+@router.post("/{vendor_id}/payout-address", responses=_CHANGE_RESPONSES)
 async def request_payout_change(
     vendor_id: uuid.UUID, body: PayoutChangeRequest, treasurer: TreasurerDep, principal: OpsPrincipal
-) -> PayoutChangeOut:
+) -> JSONResponse:
     """Ask to pay the vendor at a new address. Nothing changes, and the vendor is held, until another
     person approves."""
     async with treasurer.sessions.begin() as session:
-        change = await request_change(session, await _vendor(session, vendor_id), body.new_address, principal.name)
-        return PayoutChangeOut.model_validate(change)
+        change = await vendor_changes.request(session, vendor_id, {"payout_address": body.new_address}, principal.actor)
+        return await _change_answer(session, vendor_id, change)
 
 
-@router.post("/{vendor_id}/payout-address/{change_id}/approve", response_model=PayoutChangeOut)
-async def approve_payout_change(
+@router.post("/{vendor_id}/changes/{change_id}/approve", response_model=VendorChangeOut)
+@router.post("/{vendor_id}/payout-address/{change_id}/approve", response_model=VendorChangeOut, include_in_schema=False)
+async def approve_change(
     vendor_id: uuid.UUID, change_id: uuid.UUID, treasurer: TreasurerDep, principal: OpsPrincipal
-) -> PayoutChangeOut:
+) -> VendorChangeOut:
+    """Approve a pending change: only someone other than its requester (403 `four_eyes`)."""
     async with treasurer.sessions.begin() as session:
-        change = await decide_change(session, change_id, principal.name, approve=True, vendor_id=vendor_id)
-        return PayoutChangeOut.model_validate(change)
+        change = await vendor_changes.decide(session, change_id, principal.actor, approve=True, vendor_id=vendor_id)
+        return VendorChangeOut.model_validate(change)
 
 
-@router.post("/{vendor_id}/payout-address/{change_id}/reject", response_model=PayoutChangeOut)
-async def reject_payout_change(
+@router.post("/{vendor_id}/changes/{change_id}/reject", response_model=VendorChangeOut)
+@router.post("/{vendor_id}/payout-address/{change_id}/reject", response_model=VendorChangeOut, include_in_schema=False)
+async def reject_change(
     vendor_id: uuid.UUID, change_id: uuid.UUID, treasurer: TreasurerDep, principal: OpsPrincipal
-) -> PayoutChangeOut:
+) -> VendorChangeOut:
     async with treasurer.sessions.begin() as session:
-        change = await decide_change(session, change_id, principal.name, approve=False, vendor_id=vendor_id)
-        return PayoutChangeOut.model_validate(change)
+        change = await vendor_changes.decide(session, change_id, principal.actor, approve=False, vendor_id=vendor_id)
+        return VendorChangeOut.model_validate(change)

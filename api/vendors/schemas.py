@@ -1,12 +1,14 @@
-"""Vendor registry bodies. The payout address changes only through a second person's approval, so it
-is settable at creation and otherwise only through a change request."""
+"""Vendor registry bodies. A new vendor waits for a second person to verify it; afterwards every change to
+what identifies or pays it waits for a second person's approval."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.timestamps import UtcDatetime
 
 
 class VendorCreate(BaseModel):
@@ -21,35 +23,40 @@ class VendorCreate(BaseModel):
 
 
 class VendorUpdate(BaseModel):
-    """Everything but the payout address (see the payout-address change endpoints)."""
+    """What identifies or pays a vendor. On a verified vendor the change waits for a second person (202); on a
+    vendor nobody has verified yet it applies at once (200) and the verifier vouches for the result. A field
+    sent as null is refused (422): leave it out instead."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    aliases: list[str] | None = Field(default=None, max_length=50)
-    tax_id: str | None = Field(default=None, max_length=64)
-    category: str | None = Field(default=None, max_length=64)
-    known_accounts: list[str] | None = Field(default=None, max_length=20)
+    name: str = Field(default=None, min_length=1, max_length=200)  # type: ignore[assignment]
+    aliases: list[str] = Field(default=None, max_length=50)  # type: ignore[assignment]
+    tax_id: str = Field(default=None, max_length=64)  # type: ignore[assignment]
+    category: str = Field(default=None, max_length=64)  # type: ignore[assignment]
+    known_accounts: list[str] = Field(default=None, max_length=20)  # type: ignore[assignment]
+    payout_address: str = Field(default=None, max_length=64)  # type: ignore[assignment]
 
 
 class PayoutChangeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    new_address: str
+    new_address: str = Field(max_length=64)
 
 
-class PayoutChangeOut(BaseModel):
+class VendorChangeOut(BaseModel):
+    """A change awaiting (or past) a second person's decision."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     vendor_id: uuid.UUID
-    old_address: str
-    new_address: str
+    changes: dict[str, Any]
+    previous: dict[str, Any]
     status: str
     requested_by: str
-    requested_at: datetime
+    requested_at: UtcDatetime
     decided_by: str | None
-    decided_at: datetime | None
+    decided_at: UtcDatetime | None
 
 
 class VendorOut(BaseModel):
@@ -63,5 +70,9 @@ class VendorOut(BaseModel):
     known_accounts: list[str]
     payout_address: str
     active: bool
-    created_at: datetime
-    pending_payout_change: PayoutChangeOut | None = None
+    status: str = Field(description="pending_verification (never paid) or verified")
+    registered_by: str | None
+    verified_by: str | None
+    verified_at: UtcDatetime | None
+    created_at: UtcDatetime
+    pending_change: VendorChangeOut | None = None

@@ -10,9 +10,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.tokens import AccessTokens
-from finance.api_keys import Principal
+from api.auth import principal_for_token
 from finance.errors import TreasurerError
+from finance.identity import Principal
 from finance.settings import purpose_key
 
 SESSION_COOKIE = "treasurer_session"
@@ -60,10 +60,9 @@ def new_login_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
-def web_principal(request: Request) -> Principal:
+async def web_principal(request: Request) -> Principal:
     token = request.cookies.get(SESSION_COOKIE)
-    tokens: AccessTokens = request.app.state.access_tokens
-    principal = tokens.principal(token) if token else None
+    principal = await principal_for_token(request, token, "web_session") if token else None
     if principal is None:
         raise SignInNeeded("sign in to continue")
     return principal

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from finance.approvals.errors import ApprovalImpossible
 from finance.decisions import DecisionLog
-from finance.models import ApprovalNotification, ApprovalRequest, ApprovalStatus, Invoice
+from finance.models import ApprovalNotification, ApprovalRequest, ApprovalStatus, Invoice, User
 
 
 def identity(who: str) -> str:
@@ -59,23 +59,34 @@ async def open_request(
     now: datetime,
     ttl: timedelta,
     remind_before: timedelta,
+    payee_vouched_by: tuple[str, ...] = (),
 ) -> OpenedRequest:
-    """Idempotent per invoice: a re-run of the thread gets the request it opened before."""
+    """Idempotent per invoice: a re-run of the thread gets the request it opened before.
+
+    Nobody approves an invoice they submitted (unless the tier allows it) or one paid to a payee they registered,
+    verified or changed (`payee_vouched_by`, user ids): compared by user id, and by e-mail for the group lists."""
     existing = await session.scalar(select(ApprovalRequest).where(ApprovalRequest.invoice_id == invoice.id))
     if existing is not None:
         return OpenedRequest(existing, created=False, notification_ids=())
     if plan is None:
         raise ApprovalImpossible("policy requires approval but defines no approval tier, so nobody can approve")
 
+    excluded = [v for v in payee_vouched_by if v]
     submitter = identity(invoice.submitted_by) if invoice.submitted_by else None
-    approvers = list(dict.fromkeys(identity(m) for m in plan.members))
-    if not plan.initiator_may_approve and submitter is not None:
+    excluded_names: set[str] = set()
+    if not plan.initiator_may_approve:
         # The submitter never counts towards their own invoice's quorum (four eyes).
-        approvers = [a for a in approvers if a != submitter]
+        if invoice.submitted_by_user_id is not None:
+            excluded.append(str(invoice.submitted_by_user_id))
+        if submitter is not None:
+            excluded_names.add(submitter)
+    excluded = list(dict.fromkeys(excluded))
+    excluded_names |= await _emails_of(session, excluded)
+    approvers = [a for a in dict.fromkeys(identity(m) for m in plan.members) if a not in excluded_names]
     if len(approvers) < plan.quorum:
         raise ApprovalImpossible(
             f"tier {plan.tier!r} needs {plan.quorum} approval(s) from group {plan.group!r}, but only "
-            f"{len(approvers)} member(s) other than the submitter can approve"
+            f"{len(approvers)} member(s) other than the submitter and the payee's registrars can approve"
         )
     deadline = now + ttl
     remind_at = deadline - remind_before if remind_before and deadline - remind_before > now else None
@@ -89,6 +100,7 @@ async def open_request(
         rejections_to_close=plan.rejections_to_close,
         escalation_group=plan.escalation_group,
         submitted_by=invoice.submitted_by,
+        excluded_user_ids=excluded,
         reasons=reasons,
         status=ApprovalStatus.PENDING,
         deadline=deadline,
@@ -121,6 +133,13 @@ async def open_request(
         },
     )
     return OpenedRequest(request, created=True, notification_ids=notifications)
+
+
+async def _emails_of(session: AsyncSession, user_ids: list[str]) -> set[str]:
+    ids = [uuid.UUID(u) for u in user_ids]
+    if not ids:
+        return set()
+    return {identity(e) for e in await session.scalars(select(User.email).where(User.id.in_(ids)))}
 
 
 async def owe_mail(

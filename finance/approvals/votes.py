@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from finance.approvals.errors import AlreadyVoted, ApprovalClosed, LinkAlreadyUsed, NotAnApprover
 from finance.approvals.requests import identity, owe_mail
 from finance.decisions import DecisionLog
-from finance.errors import NotFound
-from finance.models import ApprovalRequest, ApprovalStatus, ApprovalVote, as_utc
+from finance.errors import FourEyesRequired, NotFound
+from finance.identity import Actor
+from finance.models import ApprovalRequest, ApprovalStatus, ApprovalVote, Invoice, as_utc
+from finance.users import UserRepository
 
 VoteDecision = Literal["approve", "reject"]
 
@@ -61,7 +63,7 @@ async def tally(session: AsyncSession, request_id: uuid.UUID) -> tuple[int, int]
 async def cast_vote(
     session: AsyncSession,
     request_id: uuid.UUID,
-    approver: str,
+    voter: Actor,
     decision: VoteDecision,
     *,
     channel: str,
@@ -69,23 +71,34 @@ async def cast_vote(
     token_id: str | None = None,
     comment: str | None = None,
 ) -> VoteOutcome:
-    who = identity(approver)
     request = await locked_request(session, request_id)
+    # Whatever the credential (a link names an e-mail, a token a user id), the vote is one user's, and the
+    # "someone else" checks compare that user's id.
+    users = UserRepository(session)
+    user = await users.get(voter.user_id) if voter.user_id else await users.by_email(voter.name)
+    if user is None or not user.active:
+        raise NotAnApprover(f"{voter.name} has no active account, so cannot vote")
+    who = identity(user.email)
     if token_id is not None and await session.scalar(select(ApprovalVote.id).where(ApprovalVote.token_id == token_id)):
         raise LinkAlreadyUsed("this link has already been used; each link works once")
     if request.status != ApprovalStatus.PENDING:
         raise ApprovalClosed(f"this approval request is already {request.status}; nothing was changed")
     if now >= as_utc(request.deadline):
         raise ApprovalClosed("this approval request has passed its deadline; nothing was changed")
+    if str(user.id) in (request.excluded_user_ids or []):
+        raise FourEyesRequired(
+            f"{who} submitted this invoice or registered, verified or changed its payee, so cannot approve it"
+        )
     if who not in request.approvers:
-        raise NotAnApprover(f"{approver} is not an approver of this request")
+        raise NotAnApprover(f"{who} is not an approver of this request")
     if await session.scalar(
         select(ApprovalVote.id).where(ApprovalVote.request_id == request.id, ApprovalVote.approver == who)
     ):
-        raise AlreadyVoted(f"{approver} has already voted on this request")
+        raise AlreadyVoted(f"{who} has already voted on this request")
     vote = ApprovalVote(
         request_id=request.id,
         approver=who,
+        approver_user_id=user.id,
         decision=decision,
         comment=comment,
         channel=channel,
@@ -149,16 +162,20 @@ async def close(
 
 
 async def cancel(
-    session: AsyncSession, request_id: uuid.UUID, by: str, *, is_admin: bool, now: datetime, reason: str | None = None
+    session: AsyncSession, request_id: uuid.UUID, by: Actor, *, is_admin: bool, now: datetime, reason: str | None = None
 ) -> tuple[ApprovalRequest, tuple[uuid.UUID, ...]]:
     """Returns the request and the mails the cancellation owes."""
     request = await locked_request(session, request_id)
-    who = identity(by)
-    if not is_admin and (request.submitted_by is None or identity(request.submitted_by) != who):
+    who = identity(by.name)
+    submitter_id = await session.scalar(select(Invoice.submitted_by_user_id).where(Invoice.id == request.invoice_id))
+    if submitter_id is not None and by.user_id is not None:
+        by_submitter = submitter_id == by.user_id
+    else:
+        by_submitter = request.submitted_by is not None and identity(request.submitted_by) == who
+    if not is_admin and not by_submitter:
         raise NotAnApprover("only the submitter of the invoice or an admin may cancel its approval request")
     if request.status != ApprovalStatus.PENDING:
         raise ApprovalClosed(f"this approval request is already {request.status}; nothing was changed")
-    by_submitter = request.submitted_by is not None and identity(request.submitted_by) == who
     mails = await close(
         session,
         request,

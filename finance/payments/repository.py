@@ -26,6 +26,19 @@ class PaymentRepository:
     async def by_dedupe_key(self, dedupe_key: str) -> Payment | None:
         return await self.session.scalar(select(Payment).where(Payment.dedupe_key == dedupe_key))
 
+    async def has_paid(self, vendor_id: uuid.UUID, address: str) -> bool:
+        """Whether anything was ever paid (confirmed on chain) to this vendor at this address."""
+        found = await self.session.scalar(
+            select(Payment.id)
+            .where(
+                Payment.vendor_id == vendor_id,
+                Payment.payee_address == address,
+                Payment.status == PaymentStatus.CONFIRMED,
+            )
+            .limit(1)
+        )
+        return found is not None
+
     async def live_attempt(self, payment_id: uuid.UUID) -> PaymentAttempt | None:
         return await self.session.scalar(
             select(PaymentAttempt)

@@ -27,7 +27,7 @@ from finance.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus
 from finance.payments.nonce_gaps import unblock_nonces
 from finance.payments.nonces import allocate_nonce
 from finance.payments.repository import PaymentRepository
-from finance.payouts import hold_reason
+from finance.vendor_changes import hold_reason
 
 
 class DuplicatePayment(TreasurerError):
@@ -74,7 +74,7 @@ class PaymentService:
                 vendor = await session.get(Vendor, vendor_id)
                 if vendor is None or not vendor.active:
                     raise PaymentRejected("the vendor is not an active registered vendor")
-                held = await hold_reason(session, vendor.id)
+                held = await hold_reason(session, vendor)
                 if held is not None:
                     # Policy routes such invoices to approval; this is the last line if one slipped through.
                     raise PaymentRejected(f"payments to {vendor.name} are held: {held}")

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.tokens import AccessTokens
 from finance.settings import Settings
 from tests.fixtures.approvals import globex_invoice
 from tests.fixtures.browser import app_with_worker, screenshot_on_failure
+from tests.fixtures.credentials import access_token
 from tests.fixtures.smtp import SmtpServer
 
 pytestmark = pytest.mark.asyncio
@@ -46,14 +46,12 @@ async def test_an_approver_clicks_the_mailed_link_in_chromium_and_the_invoice_is
         submitted = await http.post(
             "/api/process-invoice",
             json={"raw_text": globex_invoice(number, Decimal("23500"))},
-            headers={
-                "Authorization": f"Bearer {AccessTokens(bootstrapped.jwt_secret).issue('cfo@example.com', {'cfo'})}"
-            },
+            headers={"Authorization": f"Bearer {await access_token(bootstrapped, 'cfo@example.com', 'cfo')}"},
             timeout=60,
         )
         assert submitted.status_code == 202, submitted.text
         invoice_id = submitted.json()["invoice_id"]
-        reader = {"Authorization": f"Bearer {AccessTokens(bootstrapped.jwt_secret).issue('cfo@example.com', {'cfo'})}"}
+        reader = {"Authorization": f"Bearer {await access_token(bootstrapped, 'cfo@example.com', 'cfo')}"}
 
         mail = await _eventually("the approval mail", lambda: _first_mail(smtp_server))
         assert mail["To"] == "controller@example.com"

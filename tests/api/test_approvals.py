@@ -12,28 +12,28 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from api.tokens import AccessTokens
 from finance.settings import Settings
 from notifications.links import ApprovalLinks
 from tests.fixtures.approvals import globex_invoice
+from tests.fixtures.credentials import token_headers
 
 pytestmark = pytest.mark.asyncio
 
 
-def _bearer(settings: Settings, who: str, *roles: str, ttl: timedelta = timedelta(minutes=5)) -> dict[str, str]:
-    return {"Authorization": f"Bearer {AccessTokens(settings.jwt_secret).issue(who, set(roles), ttl=ttl)}"}
+async def _bearer(settings: Settings, who: str, *roles: str, ttl: timedelta = timedelta(minutes=5)) -> dict[str, str]:
+    return await token_headers(settings, who, *roles, ttl=ttl)
 
 
 async def _pending_request(client: httpx.AsyncClient, settings: Settings) -> tuple[str, dict]:
     text = globex_invoice(f"GX-{uuid.uuid4().hex[:6]}", Decimal("12000"))
     response = await client.post(
-        "/api/process-invoice", json={"raw_text": text}, headers=_bearer(settings, "cfo@example.com", "cfo")
+        "/api/process-invoice", json={"raw_text": text}, headers=await _bearer(settings, "cfo@example.com", "cfo")
     )
     assert response.status_code == 202 and response.json()["status"] == "PAUSED_FOR_APPROVAL", response.text
     invoice_id = response.json()["invoice_id"]
     assert response.json()["approval_id"]
     approval = await client.get(
-        f"/api/invoices/{invoice_id}/approval", headers=_bearer(settings, "auditor@example.com", "auditor")
+        f"/api/invoices/{invoice_id}/approval", headers=await _bearer(settings, "auditor@example.com", "auditor")
     )
     assert approval.status_code == 200, approval.text
     assert approval.json()["id"] == response.json()["approval_id"]
@@ -52,7 +52,7 @@ def _link(settings: Settings, approval: dict, decision: str = "approve", **overr
 
 async def _votes(client: httpx.AsyncClient, settings: Settings, approval: dict) -> list[dict]:
     response = await client.get(
-        f"/api/approvals/{approval['id']}", headers=_bearer(settings, "auditor@example.com", "auditor")
+        f"/api/approvals/{approval['id']}", headers=await _bearer(settings, "auditor@example.com", "auditor")
     )
     return response.json()["votes"]
 
@@ -116,10 +116,16 @@ async def test_forged_expired_and_garbled_links_get_a_page_and_change_nothing(cl
 
 async def test_a_link_for_someone_who_is_not_an_approver_is_refused(client, bootstrapped: Settings) -> None:  # noqa: ANN001
     _, approval = await _pending_request(client, bootstrapped)
-    # The submitter's own link (were one ever issued) cannot approve: the submitter is not an approver.
+    # The submitter's own link (were one ever issued) cannot approve: four eyes, compared on the user behind it.
     token = _link(bootstrapped, approval, approver="cfo@example.com")
     response = await client.post("/approvals/link", data={"token": token})
+    assert response.status_code == 403 and "submitted this invoice" in response.text
+    stranger = _link(bootstrapped, approval, approver="alice@example.com")
+    response = await client.post("/approvals/link", data={"token": stranger})
     assert response.status_code == 403 and "not an approver" in response.text
+    nobody = _link(bootstrapped, approval, approver="nobody@example.com")
+    response = await client.post("/approvals/link", data={"token": nobody})
+    assert response.status_code == 403 and "no active account" in response.text
     assert await _votes(client, bootstrapped, approval) == []
 
 
@@ -135,27 +141,27 @@ async def test_a_hundred_concurrent_posts_of_one_token_record_exactly_one_vote(c
 
 async def test_approvers_list_and_decide_with_an_access_token(client, bootstrapped: Settings) -> None:  # noqa: ANN001
     _, approval = await _pending_request(client, bootstrapped)
-    controller = _bearer(bootstrapped, "controller@example.com", "approver")
+    controller = await _bearer(bootstrapped, "controller@example.com", "approver")
     mine = await client.get("/api/approvals", headers=controller)
     assert mine.status_code == 200 and approval["id"] in [a["id"] for a in mine.json()]
     # The submitter is not asked, even with the approver role.
-    theirs = await client.get("/api/approvals", headers=_bearer(bootstrapped, "cfo@example.com", "approver"))
+    theirs = await client.get("/api/approvals", headers=await _bearer(bootstrapped, "cfo@example.com", "approver"))
     assert approval["id"] not in [a["id"] for a in theirs.json()]
 
     stranger = await client.post(
         f"/api/approvals/{approval['id']}/approve",
         json={},
-        headers=_bearer(bootstrapped, "eve@example.com", "approver"),
+        headers=await _bearer(bootstrapped, "eve@example.com", "approver"),
     )
     assert stranger.status_code == 403 and stranger.json()["code"] == "not_an_approver"
     wrong_role = await client.post(
         f"/api/approvals/{approval['id']}/approve",
         json={},
-        headers=_bearer(bootstrapped, "controller@example.com", "auditor"),
+        headers=await _bearer(bootstrapped, "controller@example.com", "auditor"),
     )
     assert wrong_role.status_code == 403
     assert (await client.post(f"/api/approvals/{approval['id']}/approve", json={})).status_code == 401
-    expired = _bearer(bootstrapped, "controller@example.com", "approver", ttl=timedelta(seconds=-1))
+    expired = await _bearer(bootstrapped, "controller@example.com", "approver", ttl=timedelta(seconds=-1))
     assert (await client.post(f"/api/approvals/{approval['id']}/approve", json={}, headers=expired)).status_code == 401
     assert await _votes(client, bootstrapped, approval) == []
 
@@ -171,13 +177,15 @@ async def test_approvers_list_and_decide_with_an_access_token(client, bootstrapp
 async def test_only_the_submitter_or_an_admin_cancels(client, bootstrapped: Settings) -> None:  # noqa: ANN001
     invoice_id, approval = await _pending_request(client, bootstrapped)
     other_cfo = await client.post(
-        f"/api/approvals/{approval['id']}/cancel", json={}, headers=_bearer(bootstrapped, "cfo2@example.com", "cfo")
+        f"/api/approvals/{approval['id']}/cancel",
+        json={},
+        headers=await _bearer(bootstrapped, "cfo2@example.com", "cfo"),
     )
     assert other_cfo.status_code == 403
     cancelled = await client.post(
         f"/api/approvals/{approval['id']}/cancel",
         json={"reason": "sent twice"},
-        headers=_bearer(bootstrapped, "cfo@example.com", "cfo"),
+        headers=await _bearer(bootstrapped, "cfo@example.com", "cfo"),
     )
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert re.search("sent twice", cancelled.json()["outcome_reason"])

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -16,6 +20,51 @@ runner = CliRunner()
 def _flat(output: str) -> str:
     # rich wraps long lines at the terminal width
     return " ".join(output.split())
+
+
+ROOT = Path(__file__).resolve().parents[2]
+UNSET = "treasurer: TREASURER_ENVIRONMENT is not set; set it to dev, test or production"
+
+
+@pytest.fixture
+def unconfigured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Nothing configured: no TREASURER_* in the environment and no `.env` in the working folder."""
+    for name in list(os.environ):
+        if name.startswith(("TREASURER_", "OPENAI_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "command", [["serve"], ["worker"], ["db", "upgrade"], ["users", "list"], ["payments", "reconcile"]]
+)
+def test_an_unset_environment_is_one_line_and_exit_2(unconfigured: None, command: list[str]) -> None:
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == UNSET + "\n" and result.stdout == ""
+
+
+def test_an_empty_jwt_secret_is_named_before_anything_starts(
+    unconfigured: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TREASURER_ENVIRONMENT", "production")
+    monkeypatch.setenv("TREASURER_JWT_SECRET", "")
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert result.stderr == "treasurer: TREASURER_JWT_SECRET is set but empty; give it a value or unset it\n"
+
+
+def test_the_console_script_prints_no_traceback(tmp_path: Path) -> None:
+    # The real process, as a deployment runs it: one line on stderr, exit code 2, nothing else.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TREASURER_", "OPENAI_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", UNSET + "\n")
 
 
 @pytest.fixture
@@ -60,18 +109,45 @@ def test_bootstrap_is_refused_in_production(env_settings: Settings, monkeypatch:
     assert "development chains" in _flat(result.output)
 
 
-def test_vendors_add_registers_a_checksummed_payee(env_settings: Settings) -> None:
+def _user(settings: Settings, email: str, *roles: str) -> None:
+    from finance.db import create_engine, session_factory
+    from tests.fixtures.people import ensure_user
+
+    async def go() -> None:
+        engine = create_engine(settings.database_url)
+        async with session_factory(engine).begin() as session:
+            await ensure_user(session, email, *roles)
+        await engine.dispose()
+
+    asyncio.run(go())
+
+
+def test_vendors_add_then_verify_takes_two_people(env_settings: Settings) -> None:
+    _user(env_settings, "ops@example.com", "ops")
+    _user(env_settings, "ops.lead@example.com", "ops")
+    address = "0xe0674471d93fadcd95ef7db712f7777aa65c8ea7"
+    nobody = runner.invoke(app, ["vendors", "add", "Umbrella Corp", address, "--as", "ghost@example.com"])
+    assert nobody.exit_code == 1 and "no active user with the ops role" in _flat(nobody.output)
     result = runner.invoke(
-        app, ["vendors", "add", "Umbrella Corp", "0xe0674471d93fadcd95ef7db712f7777aa65c8ea7", "--alias", "Umbrella"]
+        app, ["vendors", "add", "Umbrella Corp", address, "--alias", "Umbrella", "--as", "ops@example.com"]
     )
     assert result.exit_code == 0, result.output
-    assert "paid at 0xE0674471D93faDcD95eF7Db712f7777Aa65c8Ea7" in _flat(result.output)
-    again = runner.invoke(app, ["vendors", "add", "UMBRELLA CORP.", "0xE0674471D93faDcD95eF7Db712f7777Aa65c8Ea7"])
-    assert again.exit_code == 1 and "already registered" in _flat(again.output)
+    assert "paid at 0xE0674471D93faDcD95eF7Db712f7777Aa65c8Ea7 once someone else verifies it" in _flat(result.output)
+    again = runner.invoke(
+        app,
+        ["vendors", "add", "UMBRELLA CORP.", "0xE0674471D93faDcD95eF7Db712f7777Aa65c8Ea7", "--as", "ops@example.com"],
+    )
+    assert again.exit_code == 1 and "already" in _flat(again.output)
+    own = runner.invoke(app, ["vendors", "verify", "Umbrella Corp", "--as", "OPS@example.com"])
+    assert own.exit_code == 1 and "someone other than" in _flat(own.output)
+    verified = runner.invoke(app, ["vendors", "verify", "Umbrella Corp", "--as", "ops.lead@example.com"])
+    assert verified.exit_code == 0 and "verified Umbrella Corp" in _flat(verified.output), verified.output
 
 
 def test_vendors_add_refuses_a_mistyped_address(env_settings: Settings) -> None:
-    result = runner.invoke(app, ["vendors", "add", "Typo Ltd", "0xE0674471D93faDcD95eF7Db712f7777Aa65c8EA7"])
+    _user(env_settings, "ops@example.com", "ops")
+    typo = "0xE0674471D93faDcD95eF7Db712f7777Aa65c8EA7"
+    result = runner.invoke(app, ["vendors", "add", "Typo Ltd", typo, "--as", "ops@example.com"])
     assert result.exit_code == 1 and "fails its EIP-55 checksum" in _flat(result.output)
 
 
@@ -90,7 +166,7 @@ async def test_decisions_explain_replays_the_evaluation(env_settings: Settings) 
     result = await asyncio.to_thread(runner.invoke, app, ["decisions", "explain", str(invoice_id)])
     flat = _flat(result.output)
     assert result.exit_code == 0, result.output
-    assert "policy version 1 decided require_approval" in flat
+    assert "policy version 2 decided require_approval" in flat
     assert "per-invoice-limit" in flat and "approval tier over-limit" in flat
     assert "same decision, same rules" in flat
 
@@ -104,6 +180,11 @@ def test_explain_an_unknown_invoice(env_settings: Settings) -> None:
 
 
 def test_apikeys_create_prints_a_working_key_once(env_settings: Settings) -> None:
+    stranger = runner.invoke(app, ["apikeys", "create", "ops@example.com", "--role", "ops"])
+    assert stranger.exit_code == 1 and "create the user first" in _flat(stranger.output)
+    _user(env_settings, "ops@example.com", "ops")
+    beyond = runner.invoke(app, ["apikeys", "create", "ops@example.com", "--role", "admin"])
+    assert beyond.exit_code == 1 and "does not hold the role(s) admin" in _flat(beyond.output)
     result = runner.invoke(app, ["apikeys", "create", "ops@example.com", "--role", "ops"])
     assert result.exit_code == 0, result.output
     key = result.output.strip().splitlines()[-1]

@@ -10,10 +10,9 @@ from sqlalchemy import text
 
 import tools.treasury
 from api.demo import sample_invoices
-from api.tokens import AccessTokens
 from finance.db import create_engine, session_factory
 from finance.settings import Settings
-from tests.fixtures.credentials import api_key_headers
+from tests.fixtures.credentials import access_token, api_key_headers
 
 SAMPLES = dict(sample_invoices())
 DASHBOARD_KEYS = {"status", "treasury_balance", "currency", "monthly_burn", "runway_months", "alerts"}
@@ -44,7 +43,7 @@ async def test_every_role_may_read_it_but_only_with_a_credential(
 ) -> None:
     assert (await client.get(path)).status_code == 401
     # A signed-in person holding none of the roles (API keys always carry one).
-    nobody = AccessTokens(bootstrapped.jwt_secret).issue("nobody@example.com", set())
+    nobody = await access_token(bootstrapped, "nobody@example.com")
     response = await client.get(path, headers={"Authorization": f"Bearer {nobody}"})
     assert response.status_code == 403 and response.json()["code"] == "forbidden"
     for role in ("auditor", "admin", "approver"):

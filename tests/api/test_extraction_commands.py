@@ -40,6 +40,7 @@ def offline_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # No model configured, whatever the developer's shell says: these tests must not call a paid API.
     for name in ("TREASURER_LLM_MODEL", "TREASURER_OPENAI_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TREASURER_ENVIRONMENT", "dev")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -8,19 +8,19 @@ import asyncio
 import pytest
 
 from api.demo import sample_invoices
-from api.tokens import AccessTokens
 from finance.settings import Settings
+from tests.fixtures.credentials import token_headers
 
 pytestmark = pytest.mark.asyncio
 SAMPLES = dict(sample_invoices())
 
 
-def _cfo(settings: Settings, who: str = "cfo@example.com") -> dict[str, str]:
-    return {"Authorization": f"Bearer {AccessTokens(settings.jwt_secret).issue(who, {'cfo'})}"}
+async def _cfo(settings: Settings, who: str = "cfo@example.com") -> dict[str, str]:
+    return await token_headers(settings, who, "cfo")
 
 
 async def test_a_retry_with_the_same_key_gets_the_first_answer_and_pays_once(client, bootstrapped: Settings) -> None:  # noqa: ANN001
-    headers = {**_cfo(bootstrapped), "Idempotency-Key": "acme-2024-001-try"}
+    headers = {**await _cfo(bootstrapped), "Idempotency-Key": "acme-2024-001-try"}
     body = {"raw_text": SAMPLES["01-acme-hosting.txt"]}
     first = await client.post("/api/process-invoice", json=body, headers=headers)
     assert first.status_code == 200 and first.json()["status"] == "SUCCESS"
@@ -34,30 +34,32 @@ async def test_a_retry_with_the_same_key_gets_the_first_answer_and_pays_once(cli
     other = await client.post(
         "/api/process-invoice",
         json={"raw_text": SAMPLES["02-northwind.txt"]},
-        headers={**_cfo(bootstrapped, "cfo2@example.com"), "Idempotency-Key": "acme-2024-001-try"},
+        headers={**await _cfo(bootstrapped, "cfo2@example.com"), "Idempotency-Key": "acme-2024-001-try"},
     )
     assert other.status_code == 200
 
-    page = (await client.get("/api/invoices", headers=_cfo(bootstrapped))).json()
+    page = (await client.get("/api/invoices", headers=await _cfo(bootstrapped))).json()
     assert page["total"] == 2, "the retry stored nothing"
 
 
 async def test_concurrent_retries_with_one_key_submit_once(client, bootstrapped: Settings) -> None:  # noqa: ANN001
-    headers = {**_cfo(bootstrapped), "Idempotency-Key": "queued-once"}
+    headers = {**await _cfo(bootstrapped), "Idempotency-Key": "queued-once"}
     body = {"raw_text": SAMPLES["02-northwind.txt"]}
     responses = await asyncio.gather(*(client.post("/api/invoices", json=body, headers=headers) for _ in range(10)))
     accepted = [r for r in responses if r.status_code == 202]
     assert accepted and all(r.json()["invoice_id"] == accepted[0].json()["invoice_id"] for r in accepted)
     assert {r.status_code for r in responses} <= {202, 409}
-    assert (await client.get("/api/invoices", headers=_cfo(bootstrapped))).json()["total"] == 1
-    bad_key = await client.post("/api/invoices", json=body, headers={**_cfo(bootstrapped), "Idempotency-Key": "a b"})
+    assert (await client.get("/api/invoices", headers=await _cfo(bootstrapped))).json()["total"] == 1
+    bad_key = await client.post(
+        "/api/invoices", json=body, headers={**await _cfo(bootstrapped), "Idempotency-Key": "a b"}
+    )
     assert bad_key.status_code == 422
 
 
 async def test_the_caller_is_the_submitter_and_the_list_filters(client, bootstrapped: Settings) -> None:  # noqa: ANN001
     for name in ("01-acme-hosting.txt", "03-globex-over-limit.txt", "04-unknown-vendor.txt"):
-        await client.post("/api/process-invoice", json={"raw_text": SAMPLES[name]}, headers=_cfo(bootstrapped))
-    reader = _cfo(bootstrapped)
+        await client.post("/api/process-invoice", json={"raw_text": SAMPLES[name]}, headers=await _cfo(bootstrapped))
+    reader = await _cfo(bootstrapped)
     everything = (await client.get("/api/invoices", headers=reader)).json()
     assert everything["total"] == 3 and {i["submitted_by"] for i in everything["items"]} == {"cfo@example.com"}
     paid = (await client.get("/api/invoices", params={"status": "paid"}, headers=reader)).json()

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from api.app import create_app
-from api.tokens import AccessTokens
 from finance.api_keys import ROLES
 from finance.settings import Settings
+from tests.fixtures.credentials import access_token
 
 pytestmark = pytest.mark.asyncio
 # Examples per operation: small by default (the suite runs on every commit); raise it for a deeper run.
@@ -59,7 +59,7 @@ def _cases(operation) -> list:  # noqa: ANN001
 
 async def test_no_operation_answers_a_server_error_or_breaks_its_schema(app_client: httpx.AsyncClient) -> None:
     schema = schemathesis.openapi.from_dict(app_client.app.openapi())
-    token = AccessTokens(app_client.app.state.settings.jwt_secret).issue("fuzz@example.com", set(ROLES))
+    token = await access_token(app_client.app.state.settings, "fuzz@example.com", *sorted(ROLES))
     failures: list[str] = []
     operations = sent = 0
     statuses: set[int] = set()

@@ -24,8 +24,11 @@ async def test_ops_endpoints_need_a_key_and_the_role(client: httpx.AsyncClient, 
 
 
 async def test_starter_policy_is_version_one(client: httpx.AsyncClient, ops: dict) -> None:
+    history = (await client.get("/api/policies", headers=ops)).json()
+    assert history[-1]["version"] == 1 and history[-1]["published_by"] == "treasurer (starter policy)"
+    # The test company's own version 2 (tests/fixtures/vendors.py) trusts the sample vendors it has paid before.
     active = (await client.get("/api/policies/active", headers=ops)).json()
-    assert active["version"] == 1 and active["status"] == "active"
+    assert active["version"] == 2 and active["status"] == "active"
     assert {r["id"] for r in active["document"]["rules"]} >= {"per-invoice-limit", "within-limit", "funds"}
     assert (await client.get("/api/settings/limit", headers=ops)).json() == {"limit": "5000"}
 
@@ -46,7 +49,7 @@ async def test_changing_the_limit_publishes_a_version_and_takes_effect(
     )
     response = await client.post("/api/settings/limit", json={"new_limit": "7500"}, headers=ops)
     assert response.status_code == 200
-    assert response.json() == {"status": "updated", "new_limit": "7500", "policy_version": 2}
+    assert response.json() == {"status": "updated", "new_limit": "7500", "policy_version": 3}
     assert (await client.get("/api/settings/limit", headers=ops)).json() == {"limit": "7500"}
 
     # Another bill (number and date), so it is not held as a possible duplicate of the first.
@@ -55,7 +58,7 @@ async def test_changing_the_limit_publishes_a_version_and_takes_effect(
     assert paid.status_code == 200, paid.text
 
     history = (await client.get("/api/policies", headers=ops)).json()
-    assert [(v["version"], v["status"]) for v in history] == [(2, "active"), (1, "retired")]
+    assert [(v["version"], v["status"]) for v in history] == [(3, "active"), (2, "retired"), (1, "retired")]
     assert history[0]["published_by"] == "ops.one@example.com"
 
 
@@ -92,7 +95,7 @@ async def test_dry_run_shows_what_would_move_then_publish(client: httpx.AsyncCli
     assert report["changes"][0]["recorded"] == "allow"
 
     published = (await client.post(f"/api/policies/drafts/{draft['id']}/publish", headers=ops)).json()
-    assert published["version"] == 2 and published["status"] == "active"
+    assert published["version"] == 3 and published["status"] == "active"
     again = await client.post(f"/api/policies/drafts/{draft['id']}/publish", headers=ops)
     assert again.status_code == 409
 

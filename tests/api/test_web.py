@@ -18,20 +18,19 @@ from api.demo import sample_invoices
 from finance.db import create_engine, session_factory
 from finance.settings import Settings
 from tests.fixtures.browser import app_with_worker, live_server, screenshot_on_failure
+from tests.fixtures.people import TEST_PASSWORD, ensure_user
 from tests.fixtures.smtp import SmtpServer, free_port
 
 pytestmark = pytest.mark.asyncio
 SAMPLES = dict(sample_invoices())
-PASSWORD = "a long test passphrase"
+PASSWORD = TEST_PASSWORD
 
 
 async def _users(settings: Settings, *people: tuple[str, str]) -> None:
-    from api.users.service import create_user
-
     engine = create_engine(settings.database_url)
     async with session_factory(engine).begin() as session:
         for email, role in people:
-            await create_user(session, email, PASSWORD, [role], created_by="test")
+            await ensure_user(session, email, role)
     await engine.dispose()
 
 

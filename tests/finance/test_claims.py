@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from finance.claims import bill_keys, claim_bill, release_claims
 from finance.db import create_engine, session_factory
+from finance.identity import Actor
 from finance.invoices import InvoiceRepository
 from finance.models import InvoiceClaim
 from finance.vendors import VendorRepository
@@ -14,7 +15,9 @@ async def _setup(database_url: str, invoices: int):  # noqa: ANN202
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     async with sessions.begin() as session:
-        vendor = await VendorRepository(session).add("Claims Test BV", "0x2029722a2FBdaD4597B9C5D4e786331a30f7F8bD")
+        vendor = await VendorRepository(session).add(
+            "Claims Test BV", "0x2029722a2FBdaD4597B9C5D4e786331a30f7F8bD", registered_by=Actor.system("tests")
+        )
         ids = [(await InvoiceRepository(session).create(f"bill {i}")).id for i in range(invoices)]
     return engine, sessions, vendor.id, ids
 

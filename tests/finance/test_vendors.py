@@ -1,8 +1,10 @@
 import pytest
 
 from finance.db import create_engine, session_factory
+from finance.identity import Actor
 from finance.vendors import VendorConflict, VendorRepository, normalize_vendor_name, payee_change
 
+TESTS = Actor.system("tests")
 ACME = "0x43238A89d4f1C52777f395Aecd47b9F0d961171A"
 GLOBEX = "0xE0674471D93faDcD95eF7Db712f7777Aa65c8Ea7"
 
@@ -30,8 +32,9 @@ async def test_match_by_name_alias_tax_id_and_account(database_url: str) -> None
             ["ACME Cloud"],
             tax_id="DE 123 456 789",
             known_accounts=["DE89 3704 0044 0532 0130 00"],
+            registered_by=TESTS,
         )
-        globex = await vendors.add("Globex Corporation", GLOBEX)
+        globex = await vendors.add("Globex Corporation", GLOBEX, registered_by=TESTS)
 
         assert await vendors.match_invoice(vendor_name="Acme Cloud", payee_account=None, text="") == acme
         assert await vendors.match_invoice(vendor_name="Globex Corp.", payee_account=None, text="") == globex
@@ -43,13 +46,18 @@ async def test_match_by_name_alias_tax_id_and_account(database_url: str) -> None
     await engine.dispose()
 
 
-async def test_an_ambiguous_name_matches_nobody(database_url: str) -> None:
+async def test_a_name_another_vendor_answers_to_is_refused(database_url: str) -> None:
+    """Two vendors answering to one name would make a bill ambiguous, and "deactivate the real one, register
+    mine with its name as an alias" is a known redirect: the registry refuses the second, active or not."""
     engine = create_engine(database_url)
     async with session_factory(engine).begin() as session:
         vendors = VendorRepository(session)
-        await vendors.add("Globex Corporation", GLOBEX)
-        await vendors.add("Umbrella", ACME, ["Globex"])
-        assert await vendors.match_invoice(vendor_name="Globex", payee_account=None, text="") is None
+        globex = await vendors.add("Globex Corporation", GLOBEX, registered_by=TESTS)
+        with pytest.raises(VendorConflict, match="already a name of vendor Globex Corporation"):
+            await vendors.add("Umbrella", ACME, ["Globex"], registered_by=TESTS)
+        globex.active = False
+        with pytest.raises(VendorConflict):
+            await vendors.add("Umbrella", ACME, ["GLOBEX Corp."], registered_by=TESTS)
     await engine.dispose()
 
 
@@ -57,13 +65,13 @@ async def test_duplicate_names_and_bad_addresses_are_refused(database_url: str) 
     engine = create_engine(database_url)
     async with session_factory(engine).begin() as session:
         vendors = VendorRepository(session)
-        await vendors.add("Globex Corporation", GLOBEX)
-        with pytest.raises(VendorConflict, match="already registered"):
-            await vendors.add("GLOBEX CORP", ACME)
+        await vendors.add("Globex Corporation", GLOBEX, registered_by=TESTS)
+        with pytest.raises(VendorConflict, match="already"):
+            await vendors.add("GLOBEX CORP", ACME, registered_by=TESTS)
         with pytest.raises(VendorConflict, match="EIP-55"):
-            await vendors.add("Typo Ltd", ACME.replace("A", "a", 1))
+            await vendors.add("Typo Ltd", ACME.replace("A", "a", 1), registered_by=TESTS)
         with pytest.raises(VendorConflict, match="not an EVM address"):
-            await vendors.add("Nowhere Ltd", "0x1234")
+            await vendors.add("Nowhere Ltd", "0x1234", registered_by=TESTS)
     await engine.dispose()
 
 
@@ -71,7 +79,7 @@ async def test_payee_change_detection(database_url: str) -> None:
     engine = create_engine(database_url)
     async with session_factory(engine).begin() as session:
         vendor = await VendorRepository(session).add(
-            "ACME Hosting GmbH", ACME, known_accounts=["DE89370400440532013000"]
+            "ACME Hosting GmbH", ACME, known_accounts=["DE89370400440532013000"], registered_by=TESTS
         )
     await engine.dispose()
     assert payee_change(vendor, None) is None

@@ -199,12 +199,13 @@ def test_outbox_names_are_safe_and_distinct() -> None:
 
 
 def test_transport_from_settings(tmp_path: Path) -> None:
-    outbox = transport_from_settings(Settings(_env_file=None, outbox_dir=tmp_path))
+    outbox = transport_from_settings(Settings(_env_file=None, environment="dev", outbox_dir=tmp_path))
     assert isinstance(outbox, OutboxTransport) and outbox.folder == tmp_path
 
     smtp = transport_from_settings(
         Settings(
             _env_file=None,
+            environment="dev",
             smtp_host="mail.example.com",
             smtp_port=465,
             smtp_security="tls",

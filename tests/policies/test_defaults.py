@@ -78,6 +78,8 @@ def test_starter_shape() -> None:
         "currency",
         "duplicate",
         "payee_change",
+        "new_payee",
+        "separation_of_duties",
         "extraction",
         "funds",
         "runway_floor",

@@ -69,6 +69,6 @@ def llm_settings(openai_server: FakeOpenAI) -> Callable[..., Settings]:  # noqa:
             "llm_max_attempts": 3,
         }
         values.update(overrides)
-        return Settings(_env_file=None, **values)
+        return Settings(_env_file=None, environment="dev", **values)
 
     return build

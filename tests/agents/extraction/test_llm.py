@@ -234,9 +234,13 @@ def test_normalise_account(printed: str, expected: str | None) -> None:
 
 def test_refuses_to_build_without_a_model_or_a_key() -> None:
     with pytest.raises(LLMNotConfigured, match="TREASURER_LLM_MODEL"):
-        LLMExtractor(Settings(_env_file=None, llm_model=None))
+        LLMExtractor(Settings(_env_file=None, environment="dev", llm_model=None))
     with pytest.raises(LLMNotConfigured, match="API_KEY"):
-        LLMExtractor(Settings(_env_file=None, llm_model="gpt-4o-mini", openai_api_key=None, openai_base_url=None))
+        LLMExtractor(
+            Settings(
+                _env_file=None, environment="dev", llm_model="gpt-4o-mini", openai_api_key=None, openai_base_url=None
+            )
+        )
 
 
 async def test_the_timeout_bounds_the_whole_call_not_each_read(

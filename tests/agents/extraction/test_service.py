@@ -46,7 +46,7 @@ async def make_service(llm_settings: Callable[..., Settings]) -> AsyncIterator[C
 
 
 def _offline_only() -> InvoiceExtractor:
-    return InvoiceExtractor(Settings(_env_file=None, llm_model=None))
+    return InvoiceExtractor(Settings(_env_file=None, environment="dev", llm_model=None))
 
 
 async def test_without_a_model_auto_means_offline(invoice_text: str) -> None:
@@ -211,7 +211,7 @@ async def test_an_unexpected_error_in_the_llm_path_still_falls_back(invoice_text
         async def extract(self, text: str) -> InvoiceFields:
             raise KeyError("choices")
 
-    extractor = InvoiceExtractor(Settings(_env_file=None, llm_model=None), llm=Broken())  # type: ignore[arg-type]
+    extractor = InvoiceExtractor(Settings(_env_file=None, environment="dev", llm_model=None), llm=Broken())  # type: ignore[arg-type]
     result = await extractor.extract(invoice_text)
     assert result.engine == "offline"
     assert result.flags == ("llm_failed: KeyError: 'choices'",)

@@ -79,6 +79,9 @@ _RULE_JUDGES: dict[str, dict[str, Judge]] = {
     "budget": {"scope": _changed, "target": _changed, "monthly_amount": _ceiling_raised, "action": _weaker},
     "unknown_vendor": {"action": _weaker},
     "payee_change": {"action": _weaker},
+    # A longer cooling-off period holds a new payout address longer: only a shorter one loosens.
+    "new_payee": {"cooling_off_hours": _floor_lowered, "action": _weaker},
+    "separation_of_duties": {"action": _weaker},
     "duplicate": {"action": _weaker, "possible_action": _weaker},
     "extraction": {"min_confidence": _floor_lowered, "action": _weaker},
     "currency": {"action": _weaker},

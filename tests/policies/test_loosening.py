@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from policies import loosening
 from policies.defaults import starter_policy
 from policies.document import PolicyDocument
 from policies.loosening import FIRST_VERSION, loosenings
@@ -173,3 +174,21 @@ def test_several_loosenings_are_all_listed() -> None:
         "rule funds: disabled",
         "rule per-invoice-limit: max_amount 5000 -> 9000",
     ]
+
+
+def test_people_rules() -> None:
+    assert loosenings(STARTER, edit_rule(STARTER, "new-payee", cooling_off_hours="48")) == []
+    held = edit_rule(STARTER, "new-payee", cooling_off_hours="48")
+    assert loosenings(held, STARTER) == ["rule new-payee: cooling_off_hours 48 -> 0"]
+    assert loosenings(STARTER, edit_rule(STARTER, "separation-of-duties", action="require_approval")) == [
+        "rule separation-of-duties: action block -> require_approval"
+    ]
+    assert loosenings(STARTER, edit_rule(STARTER, "new-payee", enabled=False)) == ["rule new-payee: disabled"]
+
+
+def test_a_field_without_a_judge_loosens_whenever_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a future rule field (or kind) gets until someone writes its judge: every change needs a second person.
+    monkeypatch.delitem(loosening._RULE_JUDGES, "currency")
+    stricter = edit_rule(STARTER, "currency", action="require_approval")
+    assert loosenings(STARTER, stricter) == ["rule currency: action block -> require_approval"]
+    assert loosenings(stricter, STARTER) == ["rule currency: action require_approval -> block"]

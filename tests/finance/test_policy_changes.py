@@ -3,6 +3,7 @@ loosens waits for a second person (told apart by user id, not by name), and ever
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -190,3 +191,22 @@ async def test_the_treasurer_itself_never_proposes_a_loosening(sessions: async_s
         assert (
             await policy_changes.publish(session, await draft(sessions, with_limit("10")), Actor.system())
         ).version == 2
+
+
+async def test_racing_approvals_publish_once(sessions: async_sessionmaker[AsyncSession]) -> None:
+    draft_id = await draft(sessions, with_limit("10000"))
+    async with sessions.begin() as session:
+        await policy_changes.publish(session, draft_id, ALICE)
+
+    async def approve(who: Actor) -> str:
+        try:
+            async with sessions.begin() as session:
+                return f"version {(await policy_changes.approve(session, draft_id, who)).version}"
+        except PolicyConflict:
+            return "conflict"
+
+    carol = Actor(user_id=uuid.uuid4(), name="carol")
+    results = await asyncio.gather(*(approve(who) for who in (BOB, carol, BOB, carol)))
+    assert sorted(results) == ["conflict"] * 3 + ["version 2"]
+    assert await active_limit(sessions) == (2, "10000")
+    assert [o for o, _ in await policy_decisions(sessions)] == ["policy_proposed", "policy_approved"]

@@ -66,6 +66,9 @@ async def publish(session: AsyncSession, policy_id: uuid.UUID, actor: Actor) -> 
     reasons = _loosenings(active, parse(row.document))
     if reasons:
         return await _propose(session, row, active, reasons, actor)
+    if row.status == PolicyStatus.PROPOSED:
+        # Judged afresh against a newer active version, it no longer loosens anything: not a proposal any more.
+        row.proposed_by = row.proposed_by_user_id = row.proposed_at = row.base_version = row.loosenings = None
     previous = _version(active)
     await _activate(session, row, actor.name)
     said = f"{actor.name} published policy version {row.version}: it loosens nothing, so it applies at once"

@@ -210,3 +210,23 @@ async def test_racing_approvals_publish_once(sessions: async_sessionmaker[AsyncS
     assert sorted(results) == ["conflict"] * 3 + ["version 2"]
     assert await active_limit(sessions) == (2, "10000")
     assert [o for o, _ in await policy_decisions(sessions)] == ["policy_proposed", "policy_approved"]
+
+
+async def test_a_stale_proposal_that_no_longer_loosens_applies_at_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    loose = await draft(sessions, with_limit("6000"))
+    async with sessions.begin() as session:
+        await policy_changes.publish(session, loose, ALICE)
+    # Meanwhile someone else's proposal raising the limit further is approved.
+    higher = await draft(sessions, with_limit("8000"))
+    async with sessions.begin() as session:
+        await policy_changes.publish(session, higher, BOB)
+    async with sessions.begin() as session:
+        await policy_changes.approve(session, higher, ALICE)
+    # Against version 2 (8000), 6000 only tightens.
+    async with sessions.begin() as session:
+        row = await policy_changes.publish(session, loose, ALICE)
+        assert row.status == PolicyStatus.ACTIVE and row.version == 3
+        assert row.loosenings is None and row.proposed_by is None and row.base_version is None
+    assert await active_limit(sessions) == (3, "6000")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from finance.models import PolicyVersion
+from finance.policy_changes import install_starter
 from finance.policy_store import PolicyConflict, PolicyStore
 from finance.settings import Settings
 from policies.defaults import starter_policy
@@ -34,11 +35,9 @@ async def ensure_active_policy(sessions: async_sessionmaker[AsyncSession], setti
     document = starter_policy(settings.invoice_limit, settings.token_currency)
     try:
         async with sessions.begin() as session:
-            store = PolicyStore(session)
-            draft = await store.create_draft(
-                document.model_dump(mode="json"), SYSTEM_ACTOR, "starter policy from TREASURER_INVOICE_LIMIT"
+            await install_starter(
+                session, document, by=SYSTEM_ACTOR, comment="starter policy from TREASURER_INVOICE_LIMIT"
             )
-            await store.publish(draft.id, SYSTEM_ACTOR)
     except PolicyConflict:
         pass  # another replica published first; its version is as good as ours
     async with sessions() as session:

@@ -365,8 +365,11 @@ class VendorChange(Base):
 
 class PolicyStatus(enum.StrEnum):
     DRAFT = "draft"
+    # A draft that loosens a control: it waits for a second person (`finance.policy_changes`).
+    PROPOSED = "proposed"
     ACTIVE = "active"
     RETIRED = "retired"
+    REJECTED = "rejected"
 
 
 class PolicyVersion(Base):
@@ -391,9 +394,22 @@ class PolicyVersion(Base):
     document: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     comment: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(200))
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     published_by: Mapped[str | None] = mapped_column(String(200))
     published_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # A loosening change: who proposed it, against which active version, and every way it loosens.
+    proposed_by: Mapped[str | None] = mapped_column(String(200))
+    proposed_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    proposed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    loosenings: Mapped[list[str] | None] = mapped_column(JsonDoc)
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    approved_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    approved_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    rejected_by: Mapped[str | None] = mapped_column(String(200))
+    rejected_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    rejected_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class ApiKey(Base):

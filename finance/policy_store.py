@@ -1,7 +1,8 @@
-"""Policy versions as stored data: drafts, the one active version, and the retired history.
+"""Policy versions as stored data: drafts, proposals, the one active version, and the retired history.
 
-This module stores documents; it does not judge them. Validation belongs to the policy schema
-(`policies/`), and the service that calls this validates before it stores or publishes.
+This module stores and reads documents; it does not judge them, and it cannot publish: publishing (at once
+when a change only tightens, after a second person when it loosens) is `finance.policy_changes`, the one
+place that makes a version active.
 """
 
 from __future__ import annotations
@@ -9,15 +10,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from finance.errors import NotFound, TreasurerError
-from finance.models import PolicyStatus, PolicyVersion, utcnow
-
-# Fixed advisory-lock key reserved for publishing policies.
-_PUBLISH_LOCK_KEY = 0x706F_6C69_6379
+from finance.models import PolicyStatus, PolicyVersion
 
 
 class PolicyConflict(TreasurerError):
@@ -55,10 +52,26 @@ class PolicyStore:
         )
         return list(rows)
 
+    async def proposals(self, status: PolicyStatus = PolicyStatus.PROPOSED) -> list[PolicyVersion]:
+        rows = await self.session.scalars(
+            select(PolicyVersion).where(PolicyVersion.status == status).order_by(PolicyVersion.proposed_at.desc())
+        )
+        return list(rows)
+
     async def create_draft(
-        self, document: dict[str, Any], created_by: str, comment: str | None = None
+        self,
+        document: dict[str, Any],
+        created_by: str,
+        comment: str | None = None,
+        created_by_user_id: uuid.UUID | None = None,
     ) -> PolicyVersion:
-        draft = PolicyVersion(document=document, created_by=created_by, comment=comment, status=PolicyStatus.DRAFT)
+        draft = PolicyVersion(
+            document=document,
+            created_by=created_by,
+            created_by_user_id=created_by_user_id,
+            comment=comment,
+            status=PolicyStatus.DRAFT,
+        )
         self.session.add(draft)
         await self.session.flush()
         return draft
@@ -66,39 +79,8 @@ class PolicyStore:
     async def update_draft(self, policy_id: uuid.UUID, document: dict[str, Any], comment: str | None) -> PolicyVersion:
         draft = await self.get(policy_id)
         if draft.status != PolicyStatus.DRAFT:
-            raise PolicyConflict(f"version {draft.version} is published; published versions never change")
+            # A proposal is frozen too: the second person approves exactly what they read.
+            raise PolicyConflict(f"policy {policy_id} is {draft.status}, not a draft; only drafts change")
         draft.document = document
         draft.comment = comment
-        return draft
-
-    async def publish(self, policy_id: uuid.UUID, published_by: str) -> PolicyVersion:
-        """Make a draft the active version, atomically. The caller commits.
-
-        Publishes are serialised by an advisory lock, and the partial unique index on the active status
-        guarantees at the database level that two racing publishes never leave two active versions.
-        """
-        if self.session.bind.dialect.name == "postgresql":
-            await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PUBLISH_LOCK_KEY})
-        draft = await self.session.scalar(
-            select(PolicyVersion)
-            .where(PolicyVersion.id == policy_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        if draft is None:
-            raise NotFound(f"no policy draft {policy_id}")
-        if draft.status != PolicyStatus.DRAFT:
-            raise PolicyConflict(f"policy {policy_id} is already published as version {draft.version}")
-        latest = await self.session.scalar(select(func.max(PolicyVersion.version))) or 0
-        await self.session.execute(
-            update(PolicyVersion).where(PolicyVersion.status == PolicyStatus.ACTIVE).values(status=PolicyStatus.RETIRED)
-        )
-        draft.status = PolicyStatus.ACTIVE
-        draft.version = latest + 1
-        draft.published_by = published_by
-        draft.published_at = utcnow()
-        try:
-            await self.session.flush()
-        except IntegrityError as exc:
-            raise PolicyConflict("another version was published at the same moment; try again") from exc
         return draft

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.timestamps import UtcDatetime
 
 # No treasury pays a single invoice of a quadrillion; a limit like that is a typo, not a policy.
 ABSURD_LIMIT = Decimal(10) ** 15
@@ -27,17 +28,34 @@ class DocumentIn(BaseModel):
 
 
 class PolicyVersionOut(BaseModel):
+    """A draft, a proposal, or a published version. A proposal (status `proposed`) loosens a control: it lists
+    how, and waits for someone other than `proposed_by` to approve it."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     version: int | None
-    status: str
+    status: str = Field(description="draft, proposed, active, retired or rejected")
     document: dict[str, Any]
     comment: str | None
     created_by: str
-    created_at: datetime
+    created_at: UtcDatetime
     published_by: str | None
-    published_at: datetime | None
+    published_at: UtcDatetime | None
+    proposed_by: str | None = None
+    proposed_at: UtcDatetime | None = None
+    base_version: int | None = Field(default=None, description="The active version the proposal was judged against.")
+    loosenings: list[str] | None = Field(default=None, description="Every way the proposal loosens a control.")
+    approved_by: str | None = None
+    approved_at: UtcDatetime | None = None
+    rejected_by: str | None = None
+    rejected_at: UtcDatetime | None = None
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000)
 
 
 class ValidationOut(BaseModel):
@@ -73,6 +91,18 @@ class LimitIn(BaseModel):
 
 
 class LimitUpdated(BaseModel):
+    """The limit was lowered (or kept): the new version is active."""
+
     status: str = "updated"
     new_limit: Decimal
     policy_version: int
+
+
+class LimitChangePending(BaseModel):
+    """The limit was raised: a loosening, so the change waits for a second ops person
+    (`POST /api/policies/proposals/{change_id}/approve`)."""
+
+    status: Literal["pending_approval"] = "pending_approval"
+    change_id: uuid.UUID
+    new_limit: Decimal
+    loosenings: list[str]

@@ -1,5 +1,6 @@
 """Policy changes for ops: validate, draft, dry-run, publish. Documents are validated here, before the
-store sees them, so nothing that would not evaluate is ever saved or made active."""
+store sees them, so nothing that would not evaluate is ever saved or made active. Whether a publish applies at
+once or waits for a second person is decided below the API, by `finance.policy_changes`."""
 
 from __future__ import annotations
 
@@ -8,38 +9,34 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.policy_replay import latest_evaluations, replay_with
 from agents.policy_versions import load_active_policy
 from api.policies.schemas import DryRunChange, DryRunOut
-from finance.errors import TreasurerError
+from finance import policy_changes
+from finance.identity import Actor
 from finance.models import PolicyVersion
 from finance.policy_store import PolicyConflict, PolicyStore
 from policies.rules import AllowRule, AmountLimitRule
-from policies.schema import PolicyDocument, describe_errors
+from policies.schema import PolicyDocument
 
 # The rule ids the per-invoice-limit shortcut edits (the starter policy's names for them).
 LIMIT_RULE_ID = "per-invoice-limit"
 ALLOW_RULE_ID = "within-limit"
 
 
-class PolicyInvalid(TreasurerError):
-    status_code = 422
-    code = "policy_invalid"
-
-
 def validate_document(document: dict[str, Any]) -> PolicyDocument:
-    try:
-        return PolicyDocument.model_validate(document)
-    except ValidationError as exc:
-        raise PolicyInvalid("; ".join(describe_errors(exc))) from exc
+    return policy_changes.parse(document)
 
 
-async def create_draft(session: AsyncSession, document: dict[str, Any], by: str, comment: str | None) -> PolicyVersion:
+async def create_draft(
+    session: AsyncSession, document: dict[str, Any], actor: Actor, comment: str | None
+) -> PolicyVersion:
     parsed = validate_document(document)
-    return await PolicyStore(session).create_draft(parsed.model_dump(mode="json"), by, comment)
+    return await PolicyStore(session).create_draft(
+        parsed.model_dump(mode="json"), actor.name, comment, created_by_user_id=actor.user_id
+    )
 
 
 async def update_draft(
@@ -49,11 +46,10 @@ async def update_draft(
     return await PolicyStore(session).update_draft(draft_id, parsed.model_dump(mode="json"), comment)
 
 
-async def publish(session: AsyncSession, draft_id: uuid.UUID, by: str) -> PolicyVersion:
-    store = PolicyStore(session)
-    # Re-validated at publish: the engine may have tightened its rules since the draft was saved.
-    validate_document((await store.get(draft_id)).document)
-    return await store.publish(draft_id, by)
+async def publish(session: AsyncSession, draft_id: uuid.UUID, actor: Actor) -> PolicyVersion:
+    """ACTIVE when the draft only tightens; PROPOSED, awaiting a second person, when it loosens anything. The
+    document is validated again: the engine may have tightened its rules since the draft was saved."""
+    return await policy_changes.publish(session, draft_id, actor)
 
 
 async def dry_run(session: AsyncSession, document: PolicyDocument, limit: int) -> DryRunOut:
@@ -89,11 +85,14 @@ async def current_limit(session: AsyncSession) -> Decimal:
     return rule.max_amount
 
 
-async def set_limit(session: AsyncSession, new_limit: Decimal, by: str) -> PolicyVersion:
-    """The original design's one-number setting, done the safe way: a new published version whose
-    per-invoice limit (and the matching allowance) is `new_limit`; everything else carried over."""
+async def set_limit(session: AsyncSession, new_limit: Decimal, actor: Actor) -> PolicyVersion:
+    """The original design's one-number setting, done the safe way: a new version whose per-invoice limit (and
+    the matching allowance) is `new_limit`, everything else carried over, published like any other draft. A
+    lower limit applies at once (ACTIVE); a higher one loosens a control and waits for a second person
+    (PROPOSED)."""
     active = await load_active_policy(session)
-    if active is None or _limit_rule(active.document) is None:
+    current = _limit_rule(active.document) if active else None
+    if active is None or current is None:
         raise PolicyConflict(f"the active policy has no amount_limit rule {LIMIT_RULE_ID!r} to change")
     rules = []
     for rule in active.document.rules:
@@ -101,13 +100,13 @@ async def set_limit(session: AsyncSession, new_limit: Decimal, by: str) -> Polic
             rule = rule.model_copy(update={"max_amount": new_limit})
         rules.append(rule)
     document = validate_document(active.document.model_copy(update={"rules": rules}).model_dump(mode="json"))
-    store = PolicyStore(session)
-    draft = await store.create_draft(
+    draft = await PolicyStore(session).create_draft(
         document.model_dump(mode="json"),
-        by,
-        f"per-invoice limit {_limit_rule(active.document).max_amount} -> {new_limit}",
+        actor.name,
+        f"per-invoice limit {current.max_amount} -> {new_limit}",
+        created_by_user_id=actor.user_id,
     )
-    return await store.publish(draft.id, by)
+    return await policy_changes.publish(session, draft.id, actor)
 
 
 def _limit_rule(document: PolicyDocument) -> AmountLimitRule | None:

@@ -38,7 +38,8 @@ from api.web.session import (
 from api.web.views import dashboard, invoice_page
 from finance import vendor_changes
 from finance.errors import TreasurerError
-from finance.models import Vendor
+from finance.models import PolicyStatus, Vendor
+from finance.policy_store import PolicyStore
 from finance.vendors import VendorRepository
 
 HERE = Path(__file__).parent
@@ -227,13 +228,20 @@ async def cast(
 
 @router.get("/app/settings", response_class=HTMLResponse)
 async def settings_page(
-    request: Request, me: WebUser, treasurer: TreasurerDep, error: str | None = None
+    request: Request,
+    me: WebUser,
+    treasurer: TreasurerDep,
+    error: str | None = None,
+    notice: Annotated[str | None, Query(max_length=500)] = None,
 ) -> HTMLResponse:
     require(me, "ops", "admin")
     async with treasurer.sessions() as session:
         limit = await current_limit(session)
         vendors = list(await session.scalars(select(Vendor).order_by(Vendor.name)))
-    return _render(request, "settings.html", me, limit=limit, vendors=vendors, error=error)
+        proposals = await PolicyStore(session).proposals()
+    return _render(
+        request, "settings.html", me, limit=limit, vendors=vendors, proposals=proposals, error=error, notice=notice
+    )
 
 
 @router.post("/app/settings/limit")
@@ -251,10 +259,14 @@ async def change_limit(
         if not amount.is_finite() or amount <= 0:
             raise ValueError
         async with treasurer.sessions.begin() as session:
-            await set_limit(session, amount, me.name)
+            row = await set_limit(session, amount, me.actor)
     except (InvalidOperation, TreasurerError, ValueError) as exc:
         message = exc.message if isinstance(exc, TreasurerError) else f"{new_limit!r} is not an amount"
         return _see("/app/settings?error=" + quote(message))
+    if row.status == PolicyStatus.PROPOSED:
+        # A higher limit loosens a control: it is a proposal until another ops user approves it.
+        waiting = f"Raising the limit to {amount:,} awaits approval by a second ops user (change {row.id})."
+        return _see("/app/settings?notice=" + quote(waiting))
     return _see("/app/settings")
 
 

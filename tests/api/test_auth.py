@@ -3,6 +3,7 @@ endpoint (401 without a credential, 403 without the role)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import jwt
@@ -24,6 +25,9 @@ ROLE_TABLE = [
     ("POST", "/api/process-invoice/document", {"cfo"}),
     ("GET", "/api/policies/active", {"cfo", "ops", "auditor", "admin"}),
     ("POST", "/api/policies/validate", {"ops"}),
+    ("GET", "/api/policies/proposals", {"ops"}),
+    ("POST", f"/api/policies/proposals/{uuid.UUID(int=1)}/approve", {"ops"}),
+    ("POST", f"/api/policies/proposals/{uuid.UUID(int=1)}/reject", {"ops"}),
     ("GET", "/api/vendors", {"cfo", "ops", "auditor", "admin"}),
     ("POST", "/api/vendors", {"ops"}),
     ("GET", "/api/vendors/changes", {"ops"}),

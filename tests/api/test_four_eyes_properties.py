@@ -28,11 +28,11 @@ from sqlalchemy import select
 from agents.runtime import open_treasurer
 from finance.db import create_engine, session_factory
 from finance.models import Payment
-from finance.policy_store import PolicyStore
 from finance.settings import Settings
 from policies.defaults import starter_policy
 from policies.document import ApproverGroup
 from tests.fixtures.credentials import access_token, api_key_headers
+from tests.fixtures.policies import publish_reviewed
 
 pytestmark = pytest.mark.asyncio
 EXAMPLES = int(os.environ.get("TREASURER_TEST_FOUR_EYES_EXAMPLES", "12"))
@@ -188,9 +188,7 @@ async def _publish_starter_with_new_payee_rule(settings: Settings) -> None:
     )
     engine = create_engine(settings.database_url)
     async with session_factory(engine).begin() as session:
-        store = PolicyStore(session)
-        draft = await store.create_draft(document.model_dump(mode="json"), "tests", "new-payee rule on")
-        await store.publish(draft.id, "tests")
+        await publish_reviewed(session, document, "new-payee rule on")
     await engine.dispose()
 
 

@@ -9,6 +9,8 @@ import httpx
 import pytest
 
 from api.demo import sample_invoices
+from finance.settings import Settings
+from tests.fixtures.credentials import token_headers
 
 SAMPLES = dict(sample_invoices())
 
@@ -40,17 +42,41 @@ async def test_bad_limits_are_422(client: httpx.AsyncClient, ops: dict, bad: str
     assert (await client.get("/api/settings/limit", headers=ops)).json() == {"limit": "5000"}
 
 
-async def test_changing_the_limit_publishes_a_version_and_takes_effect(
-    client: httpx.AsyncClient, cfo: dict, ops: dict
+async def test_raising_the_limit_waits_for_a_second_ops_user(
+    client: httpx.AsyncClient, bootstrapped: Settings, cfo: dict, ops: dict, second_ops: dict
 ) -> None:
     over = SAMPLES["01-acme-hosting.txt"].replace("USD 1,250.00", "USD 6,000.00")
     assert (await client.post("/api/process-invoice", json={"raw_text": over}, headers=cfo)).json()["status"] == (
         "PAUSED_FOR_APPROVAL"
     )
     response = await client.post("/api/settings/limit", json={"new_limit": "7500"}, headers=ops)
-    assert response.status_code == 200
-    assert response.json() == {"status": "updated", "new_limit": "7500", "policy_version": 3}
+    assert response.status_code == 202, response.text
+    pending = response.json()
+    assert pending["status"] == "pending_approval" and pending["new_limit"] == "7500"
+    assert "rule per-invoice-limit: max_amount 5000 -> 7500" in pending["loosenings"]
+    change = pending["change_id"]
+    assert (await client.get("/api/settings/limit", headers=ops)).json() == {"limit": "5000"}
+    proposals = (await client.get("/api/policies/proposals", headers=second_ops)).json()
+    assert [(p["id"], p["status"], p["proposed_by"]) for p in proposals] == [
+        (change, "proposed", "ops.one@example.com")
+    ]
+
+    # The proposer cannot approve: not with the key that proposed, nor signed in with a token as the same user.
+    same_person = await token_headers(bootstrapped, "ops.one@example.com", "ops")
+    for headers in (ops, same_person):
+        refused = await client.post(f"/api/policies/proposals/{change}/approve", headers=headers)
+        assert refused.status_code == 403 and refused.json()["code"] == "four_eyes", refused.text
+    # Admins manage users and keys, not controls.
+    admin = await token_headers(bootstrapped, "admin.person@example.com", "admin")
+    refused = await client.post(f"/api/policies/proposals/{change}/approve", headers=admin)
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    assert (await client.get("/api/settings/limit", headers=ops)).json() == {"limit": "5000"}
+
+    approved = await client.post(f"/api/policies/proposals/{change}/approve", headers=second_ops)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["version"] == 3 and approved.json()["approved_by"] == "ops.two@example.com"
     assert (await client.get("/api/settings/limit", headers=ops)).json() == {"limit": "7500"}
+    assert (await client.get("/api/policies/proposals", headers=ops)).json() == []
 
     # Another bill (number and date), so it is not held as a possible duplicate of the first.
     again = over.replace("INV-2024-001", "INV-2024-077").replace("2024-03-05", "2024-03-06")
@@ -59,7 +85,44 @@ async def test_changing_the_limit_publishes_a_version_and_takes_effect(
 
     history = (await client.get("/api/policies", headers=ops)).json()
     assert [(v["version"], v["status"]) for v in history] == [(3, "active"), (2, "retired"), (1, "retired")]
-    assert history[0]["published_by"] == "ops.one@example.com"
+    assert history[0]["proposed_by"] == "ops.one@example.com" and history[0]["published_by"] == "ops.two@example.com"
+    decisions = (await client.get("/api/decisions", params={"step": "policy"}, headers=ops)).json()
+    assert [(d["outcome"], d["actor"]) for d in decisions["items"]][-2:] == [
+        ("policy_proposed", "ops.one@example.com"),
+        ("policy_approved", "ops.two@example.com"),
+    ]
+
+
+async def test_lowering_the_limit_applies_at_once(client: httpx.AsyncClient, ops: dict) -> None:
+    response = await client.post("/api/settings/limit", json={"new_limit": "2500"}, headers=ops)
+    assert response.status_code == 200
+    assert response.json() == {"status": "updated", "new_limit": "2500", "policy_version": 3}
+    assert (await client.get("/api/settings/limit", headers=ops)).json() == {"limit": "2500"}
+
+
+async def test_a_draft_that_removes_the_approval_step_is_a_proposal(
+    client: httpx.AsyncClient, ops: dict, second_ops: dict
+) -> None:
+    active = (await client.get("/api/policies/active", headers=ops)).json()["document"]
+    no_limit = {**active, "rules": [r for r in active["rules"] if r["id"] != "per-invoice-limit"]}
+    draft = (await client.post("/api/policies/drafts", json={"document": no_limit}, headers=ops)).json()
+    response = await client.post(f"/api/policies/drafts/{draft['id']}/publish", headers=ops)
+    assert response.status_code == 202, response.text
+    proposal = response.json()
+    assert proposal["status"] == "proposed" and proposal["version"] is None and proposal["base_version"] == 2
+    assert proposal["loosenings"] == ["rule per-invoice-limit: removed (amount_limit, action require_approval)"]
+    assert (await client.get("/api/policies/active", headers=ops)).json()["version"] == 2
+    # A proposal is frozen: what the second person reads is what would be published.
+    edited = await client.put(f"/api/policies/drafts/{draft['id']}", json={"document": active}, headers=ops)
+    assert edited.status_code == 409
+
+    rejected = await client.post(
+        f"/api/policies/proposals/{draft['id']}/reject", json={"reason": "no"}, headers=second_ops
+    )
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    again = await client.post(f"/api/policies/proposals/{draft['id']}/approve", headers=second_ops)
+    assert again.status_code == 409
+    assert (await client.get("/api/policies/active", headers=ops)).json()["version"] == 2
 
 
 async def test_invalid_documents_are_refused_naming_the_field(client: httpx.AsyncClient, ops: dict) -> None:

@@ -58,24 +58,36 @@ async def user_standing(request: Request, user_id: uuid.UUID) -> Standing | None
     if cached is not None:
         active, version = cached.decode().split(":")
         return Standing(active=active == "1", token_version=int(version))
-    treasurer: Treasurer = request.app.state.treasurer
-    async with treasurer.sessions() as session:
-        standing = await UserRepository(session).standing(user_id)
+    standing = await _stored_standing(request, user_id)
     if standing is not None:
-        await remember_standing(redis, user_id, standing)
+        # Fill only an empty slot: a reader that saw the row just before a deactivation committed must not
+        # overwrite the standing that deactivation wrote after its commit.
+        await _cache(redis, user_id, standing, only_if_absent=True)
     return standing
 
 
-async def remember_standing(redis: Redis, user_id: uuid.UUID, standing: Standing | None) -> None:
-    """Overwrite (or drop) the cached standing: called after a commit that changed it."""
+async def refresh_standing(request: Request, user_id: uuid.UUID) -> None:
+    """After a commit that changed a user's standing (deactivation, sign-out, a stolen refresh token): write the
+    new standing over the cached one, so every replica refuses the old tokens from the next request on."""
+    redis: Redis = request.app.state.redis
+    standing = await _stored_standing(request, user_id)
+    if standing is None:
+        standing = Standing(active=False, token_version=-1)
+    await _cache(redis, user_id, standing, only_if_absent=False)
+
+
+async def _stored_standing(request: Request, user_id: uuid.UUID) -> Standing | None:
+    treasurer: Treasurer = request.app.state.treasurer
+    async with treasurer.sessions() as session:
+        return await UserRepository(session).standing(user_id)
+
+
+async def _cache(redis: Redis, user_id: uuid.UUID, standing: Standing, *, only_if_absent: bool) -> None:
+    value = f"{int(standing.active)}:{standing.token_version}"
     try:
-        if standing is None:
-            await redis.delete(_standing_key(user_id))
-        else:
-            value = f"{int(standing.active)}:{standing.token_version}"
-            await redis.set(_standing_key(user_id), value, ex=_STANDING_TTL_SECONDS)
+        await redis.set(_standing_key(user_id), value, ex=_STANDING_TTL_SECONDS, nx=only_if_absent)
     except RedisError:
-        log.warning("could not update the cached standing of user %s; it expires within a minute", user_id)
+        log.warning("could not cache the standing of user %s; PostgreSQL is read instead", user_id)
 
 
 async def principal_for_token(request: Request, token: str, credential: Credential) -> Principal | None:

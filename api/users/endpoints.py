@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.auth import AuthenticatedPrincipal, remember_standing, require_roles
+from api.auth import AuthenticatedPrincipal, refresh_standing, require_roles
 from api.deps import SettingsDep, TreasurerDep
 from api.tokens import AccessTokens
 from api.users.schemas import RefreshIn, TokenOut, UserIn, UserOut
@@ -78,7 +78,7 @@ async def refresh(request: Request, body: RefreshIn, treasurer: TreasurerDep, se
         async with treasurer.sessions.begin() as session:
             await revoke_family(session, reused.family)
             await UserRepository(session).end_sessions(reused.user_id)
-        await remember_standing(request.app.state.redis, reused.user_id, None)
+        await refresh_standing(request, reused.user_id)
         raise
     return _pair(request, settings, user, issued.token)
 
@@ -111,7 +111,7 @@ async def sign_out_everywhere(request: Request, principal: AuthenticatedPrincipa
     """End every session of the caller: their access tokens stop working at once, refresh tokens are revoked."""
     async with treasurer.sessions.begin() as session:
         await UserRepository(session).end_sessions(principal.user_id)
-    await remember_standing(request.app.state.redis, principal.user_id, None)
+    await refresh_standing(request, principal.user_id)
 
 
 @router.post("/users/{user_id}/deactivate", response_model=UserOut)
@@ -132,7 +132,7 @@ async def deactivate_user(
             actor=admin.name,
         )
         out = UserOut.model_validate(user, from_attributes=True)
-    await remember_standing(request.app.state.redis, user_id, None)
+    await refresh_standing(request, user_id)
     return out
 
 

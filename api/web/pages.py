@@ -253,7 +253,7 @@ async def change_limit(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    require(me, "ops", "admin")
+    require(me, "ops")
     try:
         amount = Decimal(new_limit.replace(",", "").strip())
         if not amount.is_finite() or amount <= 0:

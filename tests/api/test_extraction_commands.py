@@ -21,7 +21,7 @@ from tests.fixtures.pdfs import SampleInvoice, invoice_pdf, scanned_pdf
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "api" / "samples"
-DEV_SET = REPO.parent / "shared" / "invoices-dev" / "invoices.jsonl"
+DEV_SET = REPO / "tests" / "data" / "invoices-dev" / "invoices.jsonl"
 ACME = SAMPLES / "01-acme-hosting.txt"
 FINAL_LINE = re.compile(r"^overall field accuracy: (\d\.\d\d) \((\d+)/(\d+)\)$")
 

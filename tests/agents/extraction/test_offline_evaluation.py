@@ -20,7 +20,7 @@ from agents.extraction.evaluation import (
 from agents.extraction.offline import extract_offline
 from agents.extraction.schemas import InvoiceFields, LineItem
 
-DEV_SET = Path(__file__).resolve().parents[3].parent / "shared" / "invoices-dev" / "invoices.jsonl"
+DEV_SET = Path(__file__).resolve().parents[2] / "data" / "invoices-dev" / "invoices.jsonl"
 TARGET_ACCURACY = 0.90
 
 

@@ -294,7 +294,9 @@ def _duplicate(rule: DuplicateRule, case: _Case) -> Findings:
                 rule.possible_action,
                 lambda: Reason(
                     rule=rule.id,
-                    message=f"same vendor, amount and date as invoice {alike}",
+                    message=f"possibly the same bill as invoice {alike}: {case.invoice.possible_duplicate_why}"
+                    if case.invoice.possible_duplicate_why
+                    else f"same vendor, amount and date as invoice {alike}",
                     inputs={"possible_duplicate_of": alike, "invoice_number": number},
                 ),
             )

@@ -40,6 +40,7 @@ class InvoiceFacts(BaseModel):
     invoice_number: str | None = None
     duplicate_of: str | None = None  # the same bill (vendor + invoice number) is already claimed
     possible_duplicate_of: str | None = None  # same vendor, amount and date under another number
+    possible_duplicate_why: str | None = None  # which likeness matched, when it was not amount and date
     payee_change: str | None = None  # why the printed payout details differ from the registry
     extraction_flags: tuple[str, ...] = ()  # values not found in the document, LLM failures, disagreements
     # The lowest confidence among vendor, total and currency; None when the extractor reports none.

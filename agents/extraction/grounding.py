@@ -9,6 +9,7 @@ never of content. What is not found is dropped and flagged; what is found gets t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -20,6 +21,8 @@ from agents.extraction.company_names import LEGAL_FORM, normalize_name
 from agents.extraction.currencies import find_currency_markers
 from agents.extraction.dates import find_dates
 from agents.extraction.schemas import FieldEvidence, InvoiceFields, LineItem
+from finance.invoices import normalize_invoice_number
+from finance.vendors import normalize_vendor_name
 
 Span = tuple[int, int]
 
@@ -99,7 +102,21 @@ def cross_check(llm: InvoiceFields, offline: InvoiceFields) -> list[str]:
     for name in CROSS_CHECKED:
         if getattr(llm, name) != getattr(offline, name):
             flags.append(f"disagreement:{name}")
+    # What identifies the bill and its issuer feeds the duplicate keys and the vendor match: a model that reads a
+    # PO number as the invoice number, or a service date as the issue date, would make a paid bill look new.
+    # Only a value both readings found can disagree: a grounded value the rules missed is the model's to add.
+    for name, same in _IDENTITY_CHECKS.items():
+        mine, theirs = getattr(llm, name), getattr(offline, name)
+        if mine is not None and theirs is not None and same(mine) != same(theirs):
+            flags.append(f"disagreement:{name}")
     return flags
+
+
+_IDENTITY_CHECKS: dict[str, Callable[[str], str]] = {
+    "invoice_number": normalize_invoice_number,
+    "issue_date": str,
+    "vendor": normalize_vendor_name,
+}
 
 
 def _locate(name: str, value: object, doc: _Document, issue_date: str | None) -> list[Span]:

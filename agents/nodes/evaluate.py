@@ -98,6 +98,7 @@ async def _facts(session, invoice: Invoice, vendor: Vendor | None) -> InvoiceFac
         invoice_number=fields.get("invoice_number"),
         duplicate_of=checks.get("duplicate_of"),
         possible_duplicate_of=checks.get("possible_duplicate_of"),
+        possible_duplicate_why=checks.get("possible_duplicate_why"),
         payee_change=checks.get("payee_change"),
         extraction_flags=tuple(checks.get("flags") or ()),
         extraction_confidence=min(confidences) if confidences else None,

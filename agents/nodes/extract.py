@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from agents.context import TreasurerContext
 from agents.extraction.service import ExtractionResult
 from agents.state import InvoiceState
-from finance.claims import bill_keys, claim_bill
+from finance.claims import BillLine, bill_keys, claim_bill
 from finance.decisions import DecisionLog
 from finance.errors import InvalidInvoice
 from finance.invoices import InvoiceRepository, dedupe_key
@@ -52,13 +52,20 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
         )
         checks: dict[str, Any] = {"flags": list(result.flags)}
         if vendor is not None:
-            claims = await claim_bill(
-                session, invoice_id, bill_keys(vendor.id, fields.invoice_number, amount_units, fields.issue_date)
+            keys = bill_keys(
+                vendor.id,
+                fields.invoice_number,
+                amount_units,
+                fields.issue_date,
+                text=raw_text,
+                lines=[BillLine(line.description, line.amount) for line in fields.line_items],
             )
+            claims = await claim_bill(session, invoice_id, keys)
             checks["duplicate_of"] = str(claims.duplicate_of) if claims.duplicate_of else None
             checks["possible_duplicate_of"] = (
                 str(claims.possible_duplicate_of) if claims.possible_duplicate_of else None
             )
+            checks["possible_duplicate_why"] = claims.why_possible
             checks["payee_change"] = payee_change(vendor, fields.payee_account)
 
         stored = fields.model_dump(mode="json")

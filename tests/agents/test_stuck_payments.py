@@ -4,6 +4,7 @@ attempt the chain takes settles it; a reconciler finishes what a crash or a time
 from __future__ import annotations
 
 import asyncio
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -130,7 +131,9 @@ async def test_a_nonce_gap_is_filled_and_the_payment_behind_it_goes_through(trea
 
 async def test_concurrent_payments_take_distinct_contiguous_nonces(treasurer) -> None:  # noqa: ANN001
     texts = [
-        ACME.replace("INV-2024-001", f"INV-2024-5{n:02d}").replace("2024-03-05", f"2024-05-{n + 1:02d}")
+        ACME.replace("INV-2024-001", f"INV-2024-5{n:02d}").replace(
+            "2024-03-05", (date(2024, 5, 1) + timedelta(weeks=3 * n)).isoformat()
+        )
         for n in range(8)
     ]
     invoice_ids = [await treasurer.submit(t) for t in texts]

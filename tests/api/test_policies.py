@@ -78,8 +78,8 @@ async def test_raising_the_limit_waits_for_a_second_ops_user(
     assert (await client.get("/api/settings/limit", headers=ops)).json() == {"limit": "7500"}
     assert (await client.get("/api/policies/proposals", headers=ops)).json() == []
 
-    # Another bill (number and date), so it is not held as a possible duplicate of the first.
-    again = over.replace("INV-2024-001", "INV-2024-077").replace("2024-03-05", "2024-03-06")
+    # Another bill (number, and a date weeks later), so it is not held as a possible duplicate of the first.
+    again = over.replace("INV-2024-001", "INV-2024-077").replace("2024-03-05", "2024-04-02")
     paid = await client.post("/api/process-invoice", json={"raw_text": again}, headers=cfo)
     assert paid.status_code == 200, paid.text
 

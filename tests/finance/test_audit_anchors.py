@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -94,7 +95,9 @@ async def test_anchors_and_concurrent_payments_never_share_a_nonce(treasurer) ->
     chain = treasurer.context.chain
     anchorer = Anchorer(treasurer.sessions, chain, treasurer.context.settings)
     texts = [
-        ACME.replace("INV-2024-001", f"INV-2024-6{n:02d}").replace("2024-03-05", f"2024-06-{n + 1:02d}")
+        ACME.replace("INV-2024-001", f"INV-2024-6{n:02d}").replace(
+            "2024-03-05", (date(2024, 6, 1) + timedelta(weeks=3 * n)).isoformat()
+        )
         for n in range(6)
     ]
     invoice_ids = [await treasurer.submit(t) for t in texts]

@@ -219,10 +219,16 @@ def test_offline_readings_pass_their_own_safety_net() -> None:
         ({"total": Decimal("1250"), "currency": "USD"}, {"total": Decimal("1250"), "currency": "EUR"}, ["currency"]),
         ({"total": None, "currency": "EUR"}, {"total": Decimal("1250"), "currency": None}, ["total", "currency"]),
         ({"payee_account": IBAN}, {"payee_account": EVM}, ["payee_account"]),
-        ({"vendor": "ACME", "invoice_number": "1"}, {"vendor": "Acme GmbH", "invoice_number": "2"}, []),
+        # What identifies the bill and its issuer must agree too, when both readings found it...
+        ({"vendor": "ACME", "invoice_number": "1"}, {"vendor": "Acme GmbH", "invoice_number": "2"}, ["invoice_number"]),
+        ({"invoice_number": "HCS-2024-117"}, {"invoice_number": "hcs 2024 117"}, []),
+        ({"issue_date": "2024-03-05"}, {"issue_date": "2024-03-01"}, ["issue_date"]),
+        ({"vendor": "Globex Corporation"}, {"vendor": "Initech LLC"}, ["vendor"]),
+        # ...but a value only the model found is not a disagreement: grounding already checked it is printed.
+        ({"invoice_number": "PO-7", "issue_date": "2024-03-05"}, {"invoice_number": None, "issue_date": None}, []),
     ],
 )
-def test_cross_check_flags_disagreement_on_money_fields(
+def test_cross_check_flags_disagreement_on_money_and_identity_fields(
     llm: dict[str, Any], offline: dict[str, Any], flags: list[str]
 ) -> None:
     assert cross_check(InvoiceFields(**llm), InvoiceFields(**offline)) == [f"disagreement:{f}" for f in flags]

@@ -59,8 +59,8 @@ def _checks(min_confidence: float) -> list:
 
 def starter_policy(per_invoice_limit: Decimal, currency: str = "USD") -> PolicyDocument:
     """The spine's behaviour as an ordered document: the checks block or ask for a person; invoices up to
-    `per_invoice_limit` are paid, larger ones need approval, and a payment that would leave less than a month
-    of runway needs approval too."""
+    `per_invoice_limit` are paid, larger ones need approval, and so does a payment that would leave less than a
+    month of runway or take one vendor's spend over the limit within a rolling week."""
     limit = Decimal(per_invoice_limit)
     return PolicyDocument(
         currency=currency,
@@ -70,6 +70,15 @@ def starter_policy(per_invoice_limit: Decimal, currency: str = "USD") -> PolicyD
                 id="runway-floor",
                 description="A payment that leaves less than a month of runway needs a person.",
                 min_months=Decimal(1),
+                action=Action.REQUIRE_APPROVAL,
+            ),
+            # Without it, a bill split into parts under the limit is paid part by part with no person involved.
+            VelocityRule(
+                id="velocity-vendor-week",
+                description=f"More than {limit} {currency} to one vendor in a rolling week needs approval.",
+                scope="vendor",
+                window="week",
+                max_amount=limit,
                 action=Action.REQUIRE_APPROVAL,
             ),
             AmountLimitRule(

@@ -113,8 +113,9 @@ def _row(layout: Layout, line: Line, decimal_mark: DecimalMark | None, numbered:
     return item, consumed
 
 
-def find_line_items(layout: Layout, decimal_mark: DecimalMark | None) -> list[LineItem]:
-    items: list[LineItem] = []
+def find_item_tables(layout: Layout, decimal_mark: DecimalMark | None) -> list[list[LineItem]]:
+    """The items of each table separately (a header starts a table), so a table can be checked on its own."""
+    tables: list[list[LineItem]] = []
     number = 0
     in_table = numbered = False
     table_lines = 0
@@ -124,6 +125,7 @@ def find_line_items(layout: Layout, decimal_mark: DecimalMark | None) -> list[Li
         if _is_header(layout, line):
             in_table, table_lines = True, 0
             numbered = bool(line.cells) and bool(_POSITION_HEADER.match(line.cells[0].text))
+            tables.append([])
             continue
         if not in_table or line.is_blank:
             continue
@@ -133,6 +135,10 @@ def find_line_items(layout: Layout, decimal_mark: DecimalMark | None) -> list[Li
             continue
         row = _row(layout, line, decimal_mark, numbered)
         if row is not None:
-            items.append(row[0])
+            tables[-1].append(row[0])
             number += row[1]
-    return items
+    return [table for table in tables if table]
+
+
+def find_line_items(layout: Layout, decimal_mark: DecimalMark | None) -> list[LineItem]:
+    return [item for table in find_item_tables(layout, decimal_mark) for item in table]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+from agents.extraction.consistency import check_consistency, is_consistency_flag
 from agents.extraction.grounding import GroundingReport, cross_check, ground
 from agents.extraction.llm import LLMError, LLMExtractor, LLMNotConfigured
 from agents.extraction.offline import extract_offline
@@ -75,7 +76,9 @@ class InvoiceExtractor:
             return self._fallback(offline.fields, offline.flags, f"{type(exc).__name__}: {exc}")
 
         grounded = await _off_loop_if_long(text, ground, answer, text)
-        flags = [*grounded.flags, *cross_check(grounded.fields, offline.fields)]
+        # The page checked against itself does not depend on who read it: the LLM answer carries those flags too.
+        consistency = [flag for flag in offline.flags if is_consistency_flag(flag)]
+        flags = [*grounded.flags, *cross_check(grounded.fields, offline.fields), *consistency]
         return ExtractionResult(grounded.fields, "llm", tuple(flags))
 
     @staticmethod
@@ -87,7 +90,11 @@ class InvoiceExtractor:
 
 def _read_offline(text: str) -> GroundingReport:
     # Grounded too, although the rules only report what they read: a safety net against a rule's slip.
-    return ground(extract_offline(text), text)
+    fields = extract_offline(text)
+    report = ground(fields, text)
+    # Where the document contradicts itself (lines vs total, two totals, words vs digits, a credit note...).
+    report.flags.extend(check_consistency(text, fields))
+    return report
 
 
 async def _off_loop_if_long(text: str, function: Callable[..., T], *args: object) -> T:

@@ -147,6 +147,28 @@ def _candidates(masked: Layout, decimal_mark: DecimalMark | None) -> list[_Candi
     return found
 
 
+@dataclass(frozen=True)
+class TotalCandidate:
+    """An amount printed on a row labelled as a total, for checks that compare every such row."""
+
+    amount: Amount
+    kind: TotalKind
+    below: bool
+    currency: str | None
+
+
+def find_total_candidates(
+    layout: Layout, dates: list[DateFound], decimal_mark: DecimalMark | None
+) -> list[TotalCandidate]:
+    """Every positive amount on a row labelled as a total, anywhere in the document (not only the winner)."""
+    masked = Layout(_mask_dates(layout.text, dates))
+    return [
+        TotalCandidate(c.amount, c.kind, c.below, c.currency.code if c.currency else None)
+        for c in _candidates(masked, decimal_mark)
+        if c.amount.value > 0
+    ]
+
+
 def find_total(layout: Layout, dates: list[DateFound], decimal_mark: DecimalMark | None) -> TotalFound | None:
     masked = Layout(_mask_dates(layout.text, dates))
     candidates = [c for c in _candidates(masked, decimal_mark) if c.amount.value > 0]

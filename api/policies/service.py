@@ -18,12 +18,14 @@ from finance import policy_changes
 from finance.identity import Actor
 from finance.models import PolicyVersion
 from finance.policy_store import PolicyConflict, PolicyStore
-from policies.rules import AllowRule, AmountLimitRule
+from policies.rules import AllowRule, AmountLimitRule, VelocityRule
 from policies.schema import PolicyDocument
 
 # The rule ids the per-invoice-limit shortcut edits (the starter policy's names for them).
 LIMIT_RULE_ID = "per-invoice-limit"
 ALLOW_RULE_ID = "within-limit"
+# The starter's weekly spend per vendor is the limit too; it follows the limit while nobody has set it apart.
+VELOCITY_RULE_ID = "velocity-vendor-week"
 
 
 def validate_document(document: dict[str, Any]) -> PolicyDocument:
@@ -87,9 +89,9 @@ async def current_limit(session: AsyncSession) -> Decimal:
 
 async def set_limit(session: AsyncSession, new_limit: Decimal, actor: Actor) -> PolicyVersion:
     """The original design's one-number setting, done the safe way: a new version whose per-invoice limit (and
-    the matching allowance) is `new_limit`, everything else carried over, published like any other draft. A
-    lower limit applies at once (ACTIVE); a higher one loosens a control and waits for a second person
-    (PROPOSED)."""
+    the matching allowance, and the weekly spend per vendor while it equals the limit) is `new_limit`,
+    everything else carried over, published like any other draft. A lower limit applies at once (ACTIVE); a
+    higher one loosens a control and waits for a second person (PROPOSED)."""
     active = await load_active_policy(session)
     current = _limit_rule(active.document) if active else None
     if active is None or current is None:
@@ -97,6 +99,8 @@ async def set_limit(session: AsyncSession, new_limit: Decimal, actor: Actor) -> 
     rules = []
     for rule in active.document.rules:
         if rule.id == LIMIT_RULE_ID or (rule.id == ALLOW_RULE_ID and isinstance(rule, AllowRule)):
+            rule = rule.model_copy(update={"max_amount": new_limit})
+        elif rule.id == VELOCITY_RULE_ID and isinstance(rule, VelocityRule) and rule.max_amount == current.max_amount:
             rule = rule.model_copy(update={"max_amount": new_limit})
         rules.append(rule)
     document = validate_document(active.document.model_copy(update={"rules": rules}).model_dump(mode="json"))

@@ -10,6 +10,7 @@ from api.demo import sample_invoices
 from finance.decisions import DecisionLog
 from finance.models import InvoiceStatus, Payment, PaymentAttempt
 from tests.agents.chain_ops import burn_treasury_down_to
+from tests.fixtures.bills import acme_bill
 
 SAMPLES = dict(sample_invoices())
 
@@ -80,9 +81,7 @@ async def test_malformed_invoice_is_blocked_with_reason(treasurer) -> None:  # n
 
 
 async def test_amount_beyond_the_treasury_is_blocked_before_signing(treasurer) -> None:  # noqa: ANN001
-    text = (
-        SAMPLES["01-acme-hosting.txt"].replace("INV-2024-001", "INV-2024-999").replace("USD 1,250.00", "USD 4,999.00")
-    )
+    text = acme_bill("4999.00", number="INV-2024-999")
     await burn_treasury_down_to(treasurer, Decimal("100"))
     invoice_id = await treasurer.submit(text)
     result = await treasurer.process(invoice_id)

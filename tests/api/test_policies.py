@@ -10,6 +10,7 @@ import pytest
 
 from api.demo import sample_invoices
 from finance.settings import Settings
+from tests.fixtures.bills import acme_bill
 from tests.fixtures.credentials import token_headers
 
 SAMPLES = dict(sample_invoices())
@@ -45,7 +46,7 @@ async def test_bad_limits_are_422(client: httpx.AsyncClient, ops: dict, bad: str
 async def test_raising_the_limit_waits_for_a_second_ops_user(
     client: httpx.AsyncClient, bootstrapped: Settings, cfo: dict, ops: dict, second_ops: dict
 ) -> None:
-    over = SAMPLES["01-acme-hosting.txt"].replace("USD 1,250.00", "USD 6,000.00")
+    over = acme_bill("6000.00")
     assert (await client.post("/api/process-invoice", json={"raw_text": over}, headers=cfo)).json()["status"] == (
         "PAUSED_FOR_APPROVAL"
     )

@@ -31,7 +31,7 @@ def test_json_round_trip(policy: PolicyDocument) -> None:
     [
         (facts(), RICH, Action.ALLOW, ["within-limit"]),
         (facts(amount=D(5000)), RICH, Action.ALLOW, ["within-limit"]),
-        (facts(amount=D("5000.01")), RICH, Action.REQUIRE_APPROVAL, ["per-invoice-limit"]),
+        (facts(amount=D("5000.01")), RICH, Action.REQUIRE_APPROVAL, ["velocity-vendor-week", "per-invoice-limit"]),
         (facts(amount=None), RICH, Action.BLOCK, [AMOUNT_GUARD]),
         (facts(amount=D(-10)), RICH, Action.BLOCK, [AMOUNT_GUARD]),
         (facts(amount=D(0)), RICH, Action.BLOCK, [AMOUNT_GUARD]),
@@ -62,6 +62,18 @@ def test_starter_policy_reproduces_the_spine(invoice, treasury, action, rules) -
     assert decision.policy_version == 3
 
 
+def test_starter_sends_a_split_bill_to_a_person() -> None:
+    """Two bills of 3,000 from one vendor in a week: each is under the 5,000 limit, together they are not."""
+    first = evaluate(STARTER, 1, facts(amount=D(3000)), RICH)
+    assert first.action == Action.ALLOW
+    after_first = snapshot(balance=D(1_000_000), vendor_spend={"day": D(3000), "week": D(3000), "month": D(3000)})
+    second = evaluate(STARTER, 1, facts(amount=D(3000)), after_first)
+    assert second.action == Action.REQUIRE_APPROVAL
+    assert [reason.rule for reason in second.reasons] == ["velocity-vendor-week"]
+    a_week_later = snapshot(balance=D(1_000_000), vendor_spend={"day": D(0), "week": D(0), "month": D(3000)})
+    assert evaluate(STARTER, 1, facts(amount=D(3000)), a_week_later).action == Action.ALLOW
+
+
 @pytest.mark.parametrize(
     ("amount", "tier", "quorum"),
     [(D(1), "standard", 1), (D(5000), "over-limit", 1), (D(49_999), "over-limit", 1), (D(50_000), "large", 2)],
@@ -83,6 +95,7 @@ def test_starter_shape() -> None:
         "extraction",
         "funds",
         "runway_floor",
+        "velocity",
         "amount_limit",
         "allow",
     ]

@@ -240,3 +240,15 @@ async def test_long_texts_are_read_off_the_event_loop(monkeypatch: pytest.Monkey
 )
 def test_trusted_means_nothing_flagged(flags: tuple[str, ...], trusted: bool) -> None:
     assert ExtractionResult(InvoiceFields(), "llm", flags).trusted is trusted
+
+
+async def test_the_llm_reading_carries_the_pages_own_contradictions(
+    openai_server: FakeOpenAI, make_service, invoice_text: str, honest_answer: dict
+) -> None:
+    """An LLM answer grounded in a page that calls itself a reminder is still a reminder: the consistency flags
+    come from the offline reading, which runs in every case."""
+    openai_server.reply_structured(honest_answer)
+    result = await make_service().extract("Payment reminder\n\n" + invoice_text)
+    assert result.engine == "llm"
+    assert [flag.split(":")[1] for flag in result.flags] == ["reminder"]
+    assert not result.trusted

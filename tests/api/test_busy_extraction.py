@@ -42,3 +42,17 @@ async def test_a_text_over_the_cap_is_refused_before_it_is_read(client: httpx.As
     assert document.status_code == 422
     assert document.json()["code"] == "document_too_large"
     assert "at most 1 MB" in document.json()["detail"]
+
+
+async def test_a_body_without_a_length_is_counted_and_refused_past_the_limit(
+    client: httpx.AsyncClient, cfo: dict
+) -> None:
+    async def chunks():  # noqa: ANN202 - an async generator: httpx sends it chunked, with no Content-Length
+        for _ in range(12):
+            yield b"x" * 1_000_000
+
+    response = await client.post(
+        "/api/process-invoice/document", content=chunks(), headers={**cfo, "content-type": "text/plain"}
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"

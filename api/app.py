@@ -25,7 +25,7 @@ from api.decisions.endpoints import router as decisions_router
 from api.health.endpoints import router as health_router
 from api.invoices.endpoints import router as invoices_router
 from api.middleware import install
-from api.middleware.body_limit import BodyLimit
+from api.middleware.body_limit import BodyLimit, BodyTooLarge
 from api.openapi import install as install_openapi
 from api.policies.endpoints import router as policies_router
 from api.tokens import AccessTokens
@@ -130,6 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "code": "invalid_request",
                 },
             )
+        if isinstance(exc, BodyTooLarge):
+            return JSONResponse(status_code=413, content={"detail": exc.detail, "code": exc.code})
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)

@@ -8,9 +8,26 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from finance.errors import NotFound
+from finance.errors import InvalidInvoice, NotFound
 from finance.identity import Actor
 from finance.models import Invoice, InvoiceStatus
+
+# The largest invoice text stored, hence the most any extractor is ever given: every way in (JSON, upload,
+# web form, worker) goes through `create`. 1 MB is some 200 pages of text; the offline rules read it in seconds.
+MAX_INVOICE_TEXT_BYTES = 1_000_000
+
+
+class InvoiceTooLong(InvalidInvoice):
+    code = "invoice_too_long"
+
+
+def check_invoice_text_size(raw_text: str) -> None:
+    size = len(raw_text.encode("utf-8", "surrogatepass"))
+    if size > MAX_INVOICE_TEXT_BYTES:
+        raise InvoiceTooLong(
+            f"the invoice text is {size} bytes; the limit is {MAX_INVOICE_TEXT_BYTES} bytes (1 MB). "
+            "Send the invoice itself, not a bundle of documents"
+        )
 
 
 class InvoiceRepository:
@@ -25,6 +42,7 @@ class InvoiceRepository:
         document: bytes | None = None,
         document_type: str | None = None,
     ) -> Invoice:
+        check_invoice_text_size(raw_text)
         invoice = Invoice(
             raw_text=raw_text,
             text_sha256=hashlib.sha256(raw_text.encode()).hexdigest(),

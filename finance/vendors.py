@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -78,21 +79,47 @@ def normalize_identifier(value: str) -> str:
     return "".join(ch for ch in value.upper() if ch.isalnum())
 
 
-def payee_change(vendor: Vendor, printed_account: str | None) -> str | None:
+def payee_change(
+    vendor: Vendor,
+    printed_account: str | None,
+    *,
+    page_accounts: Sequence[str] = (),
+    hidden_characters: bool = False,
+) -> str | None:
     """Why the payout details printed on an invoice differ from the registry, or None when they do not.
 
-    Nothing printed is ever paid to; this only decides whether a person must look first, because
-    "our bank details have changed" on an invoice is the classic invoice fraud.
+    `printed_account` is the one the extractor read; `page_accounts` are every IBAN and address found anywhere
+    on the page, and `hidden_characters` says the page carries bidi or zero-width controls near them. Nothing
+    printed is ever paid to; this only decides whether a person must look first, because "our bank details have
+    changed" on an invoice is the classic invoice fraud.
     """
-    if not printed_account:
-        return None
-    printed = normalize_identifier(printed_account)
-    if Web3.is_address(printed_account):
+    printed: dict[str, str] = {}
+    for account in ([printed_account] if printed_account else []) + list(page_accounts):
+        printed.setdefault(normalize_identifier(account), account)
+    reasons = [reason for account in printed.values() if (reason := _unregistered(vendor, account))]
+    if len(printed) > 1:
+        # "Old account closed, please use the new one": which is meant is a person's call, even among registered ones.
+        listed = ", ".join(list(printed.values())[:4]) + (", ..." if len(printed) > 4 else "")
+        reasons.append(f"the invoice shows {len(printed)} different payout accounts ({listed})")
+    if hidden_characters:
+        reasons.append(
+            "the invoice carries invisible bidi or zero-width characters near its payout details, which can make "
+            "an account read differently from what it is"
+        )
+    return "; ".join(reasons[:3]) or None
+
+
+def _unregistered(vendor: Vendor, account: str) -> str | None:
+    printed = normalize_identifier(account)
+    if Web3.is_address(account):
         if printed != normalize_identifier(vendor.payout_address):
-            return f"the invoice asks for payment to {printed_account}, not the registered {vendor.payout_address}"
+            return f"the invoice asks for payment to {account}, not the registered {vendor.payout_address}"
         return None
-    if vendor.known_accounts and printed not in vendor.known_accounts:
-        return f"the invoice shows account {printed_account}, which is not one registered for {vendor.name}"
+    if not vendor.known_accounts:
+        # Such a vendor is paid only at its wallet: a bank account nobody registered is "our bank details changed".
+        return f"the invoice shows account {account}, and no bank account is registered for {vendor.name}"
+    if printed not in vendor.known_accounts:
+        return f"the invoice shows account {account}, which is not one registered for {vendor.name}"
     return None
 
 

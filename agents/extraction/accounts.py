@@ -6,7 +6,11 @@ pays a stranger. Invalid-looking accounts are dropped, not "repaired".
 
 from __future__ import annotations
 
+import heapq
 import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # IBAN lengths per country (SWIFT IBAN registry). Knowing the length lets an IBAN printed in groups be cut off
@@ -165,3 +169,111 @@ def find_payee_account(text: str) -> AccountFound | None:
         return None
     best_score = max(score for score, _ in viable)
     return next(account for score, account in viable if score == best_score)
+
+
+# --- every payout identifier on the page -------------------------------------------------------------------------
+# Direction overrides and isolates reorder what a reader sees ("DE89…" can display as another number), and
+# zero-width characters split an identifier so a pattern misses it while a reader sees it whole.
+_BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+
+# Parts of one identifier: single spaces inside a line, or one line break (wrapped onto the next line).
+_SPLIT_GAP = re.compile(r"[ \t]*\r?\n[ \t\f]*|[ ]{1,2}")
+_NEWLINE = re.compile(r"\n")
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}")
+_ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
+_EVM_START = re.compile(r"(?<![0-9A-Za-z])0[xX](?=[0-9a-fA-F])")
+_HEX_RUN = re.compile(r"[0-9a-fA-F]+(?![0-9A-Za-z])")
+_MAX_IBAN = 34
+_EVM_DIGITS = 40
+# Two identifiers already make a payee change; the rest are kept only to name them, up to this many.
+MAX_PAYOUT_IDENTIFIERS = 20
+
+
+@dataclass(frozen=True)
+class PayoutScan:
+    identifiers: tuple[str, ...]  # distinct, in reading order: IBANs compact upper-case, EVM addresses EIP-55
+    # Bidi controls anywhere (reversed, an account need not even read as one), or zero-width characters on or
+    # above an identifier's line (scripts that join letters with them are not written in account numbers).
+    hidden_characters: bool
+
+
+def _visible(text: str) -> tuple[str, list[bool]]:
+    """The text without format characters (Unicode Cf) and in compatibility form (full-width digits are digits),
+    and for each line whether it carried a zero-width character. Removing them keeps the line count."""
+    lines: list[str] = []
+    hiding: list[bool] = []
+    for line in text.split("\n"):
+        hiding.append(not line.isascii() and any(ch in _ZERO_WIDTH for ch in line))
+        if not line.isascii():
+            line = unicodedata.normalize("NFKC", "".join(ch for ch in line if unicodedata.category(ch) != "Cf"))
+        lines.append(line)
+    return "\n".join(lines), hiding
+
+
+def _split_runs(text: str, start: int, run: re.Pattern[str], limit: int) -> Iterator[tuple[str, int]]:
+    """Runs of `run` from `start`, joined across single spaces and one line break: the characters so far and
+    where they end, after each run, until `limit` characters are read."""
+    position, read, breaks = start, "", 0
+    while len(read) < limit:
+        part = run.match(text, position)
+        if part is None:
+            return
+        read += part.group()
+        position = part.end()
+        yield read, position
+        gap = _SPLIT_GAP.match(text, position)
+        if gap is None:
+            return
+        breaks += "\n" in gap.group()
+        if breaks > 1:
+            return
+        position = gap.end()
+
+
+def _ibans(text: str) -> Iterator[tuple[str, int, int]]:
+    for start in _IBAN_START.finditer(text):
+        country = start.group()[:2]
+        expected = IBAN_LENGTHS.get(country.upper())
+        if expected is None and not country.isupper():
+            continue  # any length passes mod-97 now and then: an unknown country must at least look like one
+        found = None
+        for read, end in _split_runs(text, start.start(), _ALNUM_RUN, _MAX_IBAN + 1):
+            if expected is not None and len(read) >= expected:
+                # Longer than the country's IBANs at a group boundary: a different, longer number.
+                found = (read.upper(), end) if len(read) == expected and is_valid_iban(read) else None
+                break
+            if expected is None and 15 <= len(read) <= _MAX_IBAN and is_valid_iban(read):
+                found = (read.upper(), end)
+        if found is not None:
+            yield found[0], start.start(), found[1]
+
+
+def _evm_addresses(text: str) -> Iterator[tuple[str, int, int]]:
+    for start in _EVM_START.finditer(text):
+        for read, end in _split_runs(text, start.end(), _HEX_RUN, _EVM_DIGITS):
+            if len(read) >= _EVM_DIGITS:
+                address = "0x" + read
+                if len(read) == _EVM_DIGITS and is_valid_evm_address(address):
+                    yield to_checksum_address(address), start.start(), end
+                break
+
+
+def scan_payout_identifiers(text: str) -> PayoutScan:
+    """Every IBAN (mod-97) and EVM address printed anywhere on the page, whatever its context: the one the
+    extractor would pick, an "old account, closed" beside a new one, one wrapped over two lines or split by
+    spaces, and one hidden behind bidi or zero-width characters (which are removed before reading)."""
+    visible, hiding = _visible(text)
+    hidden = not text.isascii() and any(ch in text for ch in _BIDI_CONTROLS)
+    line_starts = [0, *(match.end() for match in _NEWLINE.finditer(visible))]
+    found: dict[str, None] = {}
+    for value, start, end in heapq.merge(_ibans(visible), _evm_addresses(visible), key=lambda f: f[1]):
+        first, last = bisect_right(line_starts, start) - 1, bisect_right(line_starts, max(start, end - 1)) - 1
+        # The identifier's lines and the one above, where layouts print its label.
+        hidden = hidden or any(hiding[max(0, first - 1) : last + 1])
+        found.setdefault(value)
+        if len(found) >= MAX_PAYOUT_IDENTIFIERS:
+            # Enough to name a payee change; reading on would only cost time. Fail closed on what is unread.
+            hidden = hidden or any(hiding[first:])
+            break
+    return PayoutScan(tuple(found), hidden)

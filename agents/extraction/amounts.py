@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
@@ -35,6 +36,9 @@ _AMOUNT_RE = re.compile(
     """,
     re.VERBOSE,
 )
+_CENTS = re.compile(r"[.,]\d{2}$")
+_SEPARATORS = re.compile(r"[\s'’\u00a0\u202f]")
+_PLAIN_NUMBER = re.compile(r"\d[\d.,]*")
 _DECIMAL_TAIL = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})*([.,])\d{2}(?!\d)")
 
 
@@ -58,8 +62,8 @@ def parse_number(printed: str, decimal_mark: DecimalMark | None = None) -> Decim
     ambiguous ("1,234" vs "0,025"): the document's own decimal mark decides if known, else a thousands
     separator is assumed, except after a lone zero.
     """
-    digits = re.sub(r"[\s'’\u00a0\u202f]", "", printed)
-    if not re.fullmatch(r"\d[\d.,]*", digits) or digits[-1] in ".,":
+    digits = _SEPARATORS.sub("", printed)
+    if not _PLAIN_NUMBER.fullmatch(digits) or digits[-1] in ".,":
         return None
     commas, dots = digits.count(","), digits.count(".")
     if commas and dots:
@@ -108,8 +112,14 @@ def find_amounts(
     text: str, start: int = 0, end: int | None = None, decimal_mark: DecimalMark | None = None
 ) -> list[Amount]:
     """Every amount in text[start:end], with spans in the coordinates of `text`."""
+    return list(iter_amounts(text, start, end, decimal_mark))
+
+
+def iter_amounts(
+    text: str, start: int = 0, end: int | None = None, decimal_mark: DecimalMark | None = None
+) -> Iterator[Amount]:
+    """The amounts of text[start:end] one at a time, so a caller that needs the first few reads no further."""
     end = len(text) if end is None else end
-    found: list[Amount] = []
     for match in _AMOUNT_RE.finditer(text, start, end):
         value = parse_number(match.group("number"), decimal_mark)
         if value is None:
@@ -119,6 +129,5 @@ def find_amounts(
         marker = match.group("pre") or match.group("post")
         currency = code_for_token(marker, text) if marker else None
         # "12.00" is printed money; a bare "12" is as likely a quantity, a day or a page number.
-        has_decimals = value != value.to_integral_value() or bool(re.search(r"[.,]\d{2}$", match.group("number")))
-        found.append(Amount(value, match.start(), match.end(), currency, has_decimals))
-    return found
+        has_decimals = value != value.to_integral_value() or bool(_CENTS.search(match.group("number")))
+        yield Amount(value, match.start(), match.end(), currency, has_decimals)

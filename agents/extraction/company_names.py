@@ -25,6 +25,10 @@ LEGAL_FORM = re.compile(
     + "|".join(_LEGAL_FORMS_EXACT_CASE)
     + r")(?![^\s,;:)|\]])"
 )
+_TOKEN = re.compile(r"\S+")
+_NAME_WINDOW = 300
+# Capitalised words after the legal form that end the cell ("Rohstoff AG Salzgitter").
+_TAIL = re.compile(r"((?: [A-ZÄÖÜ][\w\-]+){1,2})(?=\s{2,}|\s*$)")
 # Separators of a one-line sender address ("QualityHosting AG - Uferweg 40-42 - D-63571 Gelnhausen").
 SEGMENT_SEPARATOR = re.compile(r"\s+[-–—•●|·]\s+")
 # Words that may join the words of a name without being capitalised.
@@ -120,7 +124,11 @@ def name_with_legal_form(line_text: str, form: re.Match[str]) -> tuple[int, int]
     """
     start = form.start()
     words = 0
-    for token in reversed(list(re.finditer(r"\S+", line_text[: form.start()]))):
+    # Six words back is all a name may reach: tokenising the whole line before each legal form is quadratic.
+    window = max(0, form.start() - _NAME_WINDOW)
+    for token in reversed(list(_TOKEN.finditer(line_text, window, form.start()))):
+        if token.start() == window and window > 0:
+            break  # a word cut by the window is longer than any name's
         if line_text[token.end() : start].count(" ") > 1 or "\t" in line_text[token.end() : start]:
             break  # a column gap
         if not _is_name_token(token.group()) or words >= 6:
@@ -132,7 +140,7 @@ def name_with_legal_form(line_text: str, form: re.Match[str]) -> tuple[int, int]
     if start == form.start():
         return None  # a bare legal form is not a name
     end = form.end()
-    tail = re.match(r"((?: [A-ZÄÖÜ][\w\-]+){1,2})(?=\s{2,}|\s*$)", line_text[end:])
+    tail = _TAIL.match(line_text, end)
     if tail and not any(ch.isdigit() for ch in tail.group(1)):
-        end += tail.end(1)
+        end = tail.end(1)
     return start, end

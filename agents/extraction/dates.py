@@ -52,6 +52,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+_CHUNK = 64_000
 # A state and ZIP ("Seattle, WA 98109") or the country by name: the document was laid out for US readers.
 _US_SIGNALS = re.compile(r",\s[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\bUnited States\b|\bUSA\b|\bU\.S\.A?\.")
 
@@ -108,17 +109,30 @@ def _resolve(kind: str, match: re.Match[str], day_first: bool) -> date | None:
     return _build(int(match.group("year")), month, int(match.group("day")))
 
 
+def _chunks(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """text[start:end] in pieces of about _CHUNK characters cut at line ends. A date never spans a line, and
+    one regex scan holds the GIL until it returns: on a megabyte, long enough to stall the event loop's thread."""
+    pieces: list[tuple[int, int]] = []
+    while start < end:
+        cut = text.find("\n", min(start + _CHUNK, end), end)
+        cut = end if cut < 0 else cut
+        pieces.append((start, cut))
+        start = cut
+    return pieces
+
+
 def find_dates(text: str, start: int = 0, end: int | None = None, day_first: bool | None = None) -> list[DateFound]:
     """Every date in text[start:end], earliest first, overlapping readings resolved in favour of the longest."""
     end = len(text) if end is None else end
     if day_first is None:
         day_first = infer_day_first(text)
     found: list[DateFound] = []
-    for kind, pattern in _PATTERNS:
-        for match in pattern.finditer(text, start, end):
-            resolved = _resolve(kind, match, day_first)
-            if resolved is not None:
-                found.append(DateFound(resolved.isoformat(), match.start(), match.end()))
+    for chunk_start, chunk_end in _chunks(text, start, end):
+        for kind, pattern in _PATTERNS:
+            for match in pattern.finditer(text, chunk_start, chunk_end):
+                resolved = _resolve(kind, match, day_first)
+                if resolved is not None:
+                    found.append(DateFound(resolved.isoformat(), match.start(), match.end()))
     found.sort(key=lambda d: (d.start, -(d.end - d.start)))
     kept: list[DateFound] = []
     for candidate in found:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from datetime import date, timedelta
 
 from agents.extraction import labels
@@ -19,6 +20,9 @@ _FILLER = re.compile(
 )
 _GAP = re.compile(r"[ \t,]+")
 _RANGE_WINDOW = 25  # chars: "01.10.2018 bis 31.10.2018" is a period, not a deadline
+# Filler between a label and its date is punctuation and two short words, or a column gap: past this many
+# characters the date belongs to something else, and looking further costs time on every label of a long line.
+_MAX_FILLER = 200
 
 
 class DatesInText:
@@ -27,36 +31,48 @@ class DatesInText:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.dates = find_dates(layout.text)
+        self._starts = [found.start for found in self.dates]
+        self._ends = sorted(found.end for found in self.dates)
+        self._discount_lines: dict[int, bool] = {}
+
+    def _first_from(self, offset: int) -> int:
+        """Index of the first date starting at or after `offset` (dates are sorted and do not overlap)."""
+        return bisect_left(self._starts, offset)
 
     def first_after(self, label_start: int, label_end: int) -> DateFound | None:
         """The date printed right after a label on its line, else under the label if the label has a cell of its own."""
         layout = self.layout
         line = layout.line_at(label_start)
-        for found in self.dates:
-            if found.start < label_end or found.start > line.end:
-                continue
-            if _FILLER.fullmatch(layout.text[label_end : found.start]):
+        index = self._first_from(label_end)
+        if index < len(self.dates):
+            found = self.dates[index]
+            if found.start <= min(line.end, label_end + _MAX_FILLER) and _FILLER.fullmatch(
+                layout.text, label_end, found.start
+            ):
                 return found
-            break
         cell = layout.cell_at(label_start)
         if cell is None or cell.end > label_end + 2:
             return None  # the label shares its cell with other words: its value is not below it
         column = label_start - line.start
         for below in layout.cells_below(line.number, column, column + (label_end - label_start), max_lines=2, slack=6):
-            for found in self.dates:
-                if below.start <= found.start < below.end:
-                    return found
+            index = self._first_from(below.start)
+            if index < len(self.dates) and self.dates[index].start < below.end:
+                return self.dates[index]
         return None
+
+    def on_discount_line(self, position: int) -> bool:
+        """Whether the line at `position` offers an early-payment discount; each line is searched once, however
+        many labels it holds."""
+        line = self.layout.line_at(position)
+        if line.number not in self._discount_lines:
+            self._discount_lines[line.number] = bool(labels.EARLY_PAYMENT_DISCOUNT.search(line.text))
+        return self._discount_lines[line.number]
 
     def follows_a_date(self, position: int) -> bool:
         line = self.layout.line_at(position)
-        return any(
-            line.start <= found.end <= position and position - found.end <= _RANGE_WINDOW for found in self.dates
-        )
-
-
-def _within_discount_terms(layout: Layout, position: int) -> bool:
-    return bool(labels.EARLY_PAYMENT_DISCOUNT.search(layout.line_at(position).text))
+        earliest = max(line.start, position - _RANGE_WINDOW)
+        index = bisect_left(self._ends, earliest)
+        return index < len(self._ends) and self._ends[index] <= position
 
 
 def find_issue_date(layout: Layout, dates: DatesInText, invoice_number: Found[str] | None) -> Found[str] | None:
@@ -87,13 +103,13 @@ def find_issue_date(layout: Layout, dates: DatesInText, invoice_number: Found[st
     return None
 
 
-def _terms_due_date(layout: Layout, issue: Found[str] | None) -> Found[str] | None:
+def _terms_due_date(layout: Layout, dates: DatesInText, issue: Found[str] | None) -> Found[str] | None:
     """A due date computed from "Net 30 days" or "payable on receipt" and the issue date."""
     if issue is None:
         return None
     issued = date.fromisoformat(issue.value)
     for match in labels.PAYMENT_TERMS_DAYS.finditer(layout.text):
-        if _within_discount_terms(layout, match.start()):
+        if dates.on_discount_line(match.start()):
             continue
         days = int(match.group(1) or match.group(2))
         return Found((issued + timedelta(days=days)).isoformat(), None, 0.5)
@@ -108,7 +124,7 @@ def find_due_date(layout: Layout, dates: DatesInText, issue: Found[str] | None) 
     for pattern, confidence in ((labels.DUE_DATE, 0.85), (labels.DUE_DATE_PHRASE, 0.7)):
         is_phrase = pattern is labels.DUE_DATE_PHRASE
         for match in pattern.finditer(text):
-            if _within_discount_terms(layout, match.start()):
+            if dates.on_discount_line(match.start()):
                 continue
             if is_phrase and dates.follows_a_date(match.start()):
                 continue
@@ -116,4 +132,4 @@ def find_due_date(layout: Layout, dates: DatesInText, issue: Found[str] | None) 
             # A "due date" before the invoice was issued is some other date under a similar label.
             if found and found.iso >= earliest:
                 return Found(found.iso, (found.start, found.end), confidence)
-    return _terms_due_date(layout, issue)
+    return _terms_due_date(layout, dates, issue)

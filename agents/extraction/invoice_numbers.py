@@ -12,6 +12,11 @@ from agents.extraction.layout import Layout
 _LEADING_SEPARATORS = re.compile(r"[ \t]*(?:[:#.=\-–][ \t]*)*")
 _CELL_TEXT = re.compile(r"[^\s]+(?:[ ][^\s]+)*")
 _PREFIX = re.compile(r"[A-Z]{1,4}")  # "F 1234K20/1234/12": a short series letter printed apart from the digits
+_TOKEN = re.compile(r"\S+")
+_DIGIT = re.compile(r"\d")
+# No invoice number runs this long; reading only this far keeps the work per label constant on a long line.
+_MAX_IDENTIFIER_CHARS = 80
+_MAX_GAP_CHARS = 400  # a label's value may sit across a wide column gap, but not across a page
 
 
 def read_identifier(text: str, start: int, end: int) -> Found[str] | None:
@@ -19,26 +24,28 @@ def read_identifier(text: str, start: int, end: int) -> Found[str] | None:
 
     Identifiers carry at least one digit; a short capitalised prefix is kept when digits follow it.
     """
-    position = _LEADING_SEPARATORS.match(text, start, end)
-    cell = _CELL_TEXT.match(text, position.end() if position else start, end)
+    position = _LEADING_SEPARATORS.match(text, start, min(end, start + _MAX_GAP_CHARS))
+    value_from = position.end() if position else start
+    reach = min(end, value_from + _MAX_IDENTIFIER_CHARS)
+    cell = _CELL_TEXT.match(text, value_from, reach)
     if cell is None:
         return None
-    tokens = list(re.finditer(r"\S+", cell.group()))
+    tokens = list(_TOKEN.finditer(cell.group()))
     kept: list[re.Match[str]] = []
     for index, token in enumerate(tokens):
         word = token.group()
         if labels.NUMBER_TERMINATORS.fullmatch(word):
             break
-        if re.search(r"\d", word):
+        if _DIGIT.search(word):
             kept.append(token)
             continue
         following = tokens[index + 1].group() if index + 1 < len(tokens) else ""
-        if not kept and _PREFIX.fullmatch(word) and re.search(r"\d", following):
+        if not kept and _PREFIX.fullmatch(word) and _DIGIT.search(following):
             kept.append(token)
             continue
         break
-    if not kept:
-        return None
+    if not kept or (cell.start() + kept[-1].end() == reach < end and not text[reach].isspace()):
+        return None  # cut off by the reach: something longer than any invoice number
     value_start = cell.start() + kept[0].start()
     value_end = cell.start() + kept[-1].end()
     value = text[value_start:value_end].rstrip(",;:.)")

@@ -8,6 +8,7 @@ here is an absolute character offset into the original text, so evidence spans p
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,6 +42,36 @@ class Line:
             for m in _CELL.finditer(self.text)
         )
 
+    @cached_property
+    def _cell_starts(self) -> list[int]:
+        return [cell.start for cell in self.cells]
+
+    @cached_property
+    def _cell_column_ends(self) -> list[int]:
+        return [cell.column_end for cell in self.cells]
+
+    def cell_at(self, offset: int) -> Cell | None:
+        # Bisection, not a scan: a line of a hundred thousand cells is looked up once per label on it.
+        index = bisect_right(self._cell_starts, offset) - 1
+        if index >= 0 and offset < self.cells[index].end:
+            return self.cells[index]
+        return None
+
+    def cells_overlapping(self, column: int, column_end: int) -> list[Cell]:
+        """Cells overlapping the columns [column, column_end): ordered and disjoint, so they are contiguous."""
+        found: list[Cell] = []
+        for index in range(bisect_right(self._cell_column_ends, column), len(self.cells)):
+            if self.cells[index].column >= column_end:
+                break
+            found.append(self.cells[index])
+        return found
+
+    def cells_starting_in(self, column: int, column_end: int, limit: int | None = None) -> list[Cell]:
+        """Cells whose first character sits in the columns [column, column_end), at most `limit` of them."""
+        first = bisect_left(self._cell_starts, self.start + column)
+        last = bisect_left(self._cell_starts, self.start + column_end)
+        return list(self.cells[first : last if limit is None else min(last, first + limit)])
+
     @property
     def end(self) -> int:
         return self.start + len(self.text)
@@ -66,30 +97,22 @@ class Layout:
         self._starts = [line.start for line in self.lines]
 
     def line_at(self, offset: int) -> Line:
-        # Binary search: the last line starting at or before the offset.
-        lo, hi = 0, len(self._starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self._starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return self.lines[lo]
+        # The last line starting at or before the offset.
+        return self.lines[max(bisect_right(self._starts, offset) - 1, 0)]
 
     def column_of(self, offset: int) -> int:
         return offset - self.line_at(offset).start
 
     def cell_at(self, offset: int) -> Cell | None:
-        for cell in self.line_at(offset).cells:
-            if cell.start <= offset < cell.end:
-                return cell
-        return None
+        return self.line_at(offset).cell_at(offset)
 
     def following_lines(self, line_no: int, limit: int, skip_blank: bool = True) -> list[Line]:
         found: list[Line] = []
-        for line in self.lines[line_no + 1 :]:
+        # Indexing, not slicing: a slice copies every remaining line, once per label on a long document.
+        for number in range(line_no + 1, len(self.lines)):
             if len(found) >= limit:
                 break
+            line = self.lines[number]
             if skip_blank and line.is_blank:
                 continue
             found.append(line)
@@ -103,9 +126,7 @@ class Layout:
         """
         found: list[Cell] = []
         for line in self.following_lines(line_no, max_lines):
-            overlapping = [
-                cell for cell in line.cells if cell.column < column_end + slack and cell.column_end > column - slack
-            ]
+            overlapping = line.cells_overlapping(column - slack, column_end + slack)
             # Closest first: with slack, a neighbouring column can overlap too.
             overlapping.sort(key=lambda cell: -(min(cell.column_end, column_end) - max(cell.column, column)))
             found.extend(overlapping)

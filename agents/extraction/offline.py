@@ -20,6 +20,10 @@ from agents.extraction.schemas import FieldEvidence, InvoiceFields
 from agents.extraction.totals import find_total
 from agents.extraction.vendors import find_vendor
 
+# Each reported item is looked for in the whole text when it is grounded, so items cost time per item and per
+# character. Invoices list tens of items, a long telecom bill a few hundred; a page of thousands is a list.
+MAX_LINE_ITEMS = 200
+
 
 def extract_offline(text: str) -> InvoiceFields:
     layout = Layout(text)
@@ -57,6 +61,6 @@ def extract_offline(text: str) -> InvoiceFields:
         total=total.total.value if total else None,
         currency=currency.code if currency else None,
         payee_account=account.value if account else None,
-        line_items=find_line_items(layout, decimal_mark),
+        line_items=find_line_items(layout, decimal_mark)[:MAX_LINE_ITEMS],
         evidence=evidence,
     )

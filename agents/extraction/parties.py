@@ -7,6 +7,7 @@ seller's block is the most direct statement of who issued the invoice.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from agents.extraction import labels
@@ -14,6 +15,11 @@ from agents.extraction.company_names import SEGMENT_SEPARATOR, clean_name, looks
 from agents.extraction.layout import Cell, Layout
 
 _BLOCK_LINES = 8
+# A party block is a name and an address: a few cells. A page with more party labels or block cells than these
+# is a list, and reading every one of them costs time per label on a long document.
+_MAX_BLOCK_CELLS = 40
+_MAX_PARTY_LABELS = 50
+_COLON_AFTER = re.compile(r"\s*:")
 _KEY_VALUE = re.compile(r"^(?P<key>[^\W\d_][\w .\-/()]{0,40}?)\s*:\s*(?P<value>.*)$")
 _NAME_KEY = re.compile(
     r"^(?:name|firma|firmenname|unternehmen|company|company name|business name|nom|raison sociale|naam"
@@ -71,8 +77,7 @@ class CustomerRegions:
 def _is_key_cell(layout: Layout, cell: Cell) -> bool:
     """A key printed in its own cell, with its value after a gap ("Nummer        : 12345676")."""
     line = layout.lines[cell.line_no]
-    rest = line.text[cell.column_end :].lstrip()
-    return cell.text.endswith(":") or rest.startswith(":")
+    return cell.text.endswith(":") or bool(_COLON_AFTER.match(line.text, cell.column_end))
 
 
 def _label_at_cell_start(layout: Layout, match: re.Match[str]) -> bool:
@@ -94,7 +99,8 @@ def _block(layout: Layout, match: re.Match[str], stop_labels: re.Pattern[str]) -
     cells: list[Cell] = []
     after = re.match(r"[ \t]*[:#]?[ \t]*", text[match.end() : label_cell.end])
     value_start = match.end() + (after.end() if after else 0)
-    later = [c for c in line.cells if c.start > label_cell.start]
+    index = line.cells.index(label_cell)
+    later = list(line.cells[index + 1 : index + 1 + _MAX_BLOCK_CELLS])
     column = label_cell.column
     if value_start < label_cell.end:
         cells.append(_sub_cell(label_cell, value_start))
@@ -107,7 +113,7 @@ def _block(layout: Layout, match: re.Match[str], stop_labels: re.Pattern[str]) -
     left_edge = min(column, label_cell.column) - 4
     content_seen = bool(cells)
     for below in layout.lines[line.number + 1 : line.number + 1 + _BLOCK_LINES]:
-        in_column = [c for c in below.cells if left_edge <= c.column < right_edge]
+        in_column = below.cells_starting_in(left_edge, right_edge, limit=_MAX_BLOCK_CELLS)
         if in_column and stop_labels.match(in_column[0].text):
             break  # the next party's block starts
         if not in_column:
@@ -116,7 +122,9 @@ def _block(layout: Layout, match: re.Match[str], stop_labels: re.Pattern[str]) -
             continue
         content_seen = True
         cells.extend(in_column)
-    return PartyBlock(match.group(), match.span(), cells)
+        if len(cells) >= _MAX_BLOCK_CELLS:
+            break
+    return PartyBlock(match.group(), match.span(), cells[:_MAX_BLOCK_CELLS])
 
 
 def _sub_cell(cell: Cell, start: int) -> Cell:
@@ -150,19 +158,24 @@ def _name_field(layout: Layout, block: PartyBlock) -> tuple[str, tuple[int, int]
     return None
 
 
+def _party_labels(layout: Layout, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    found = 0
+    for match in pattern.finditer(layout.text):
+        if found >= _MAX_PARTY_LABELS:
+            return
+        if _label_at_cell_start(layout, match):
+            found += 1
+            yield match
+
+
 def seller_blocks(layout: Layout) -> list[PartyBlock]:
-    return [
-        _block(layout, match, labels.CUSTOMER)
-        for match in labels.SELLER.finditer(layout.text)
-        if _label_at_cell_start(layout, match)
-    ]
+    return [_block(layout, match, labels.CUSTOMER) for match in _party_labels(layout, labels.SELLER)]
 
 
 def customer_regions(layout: Layout) -> CustomerRegions:
     regions = CustomerRegions()
-    for match in labels.CUSTOMER.finditer(layout.text):
-        if _label_at_cell_start(layout, match):
-            block = _block(layout, match, labels.SELLER)
-            # Only the first lines of a customer block hold names; further down come addresses and ids.
-            regions.add(block.cells[:6])
+    for match in _party_labels(layout, labels.CUSTOMER):
+        block = _block(layout, match, labels.SELLER)
+        # Only the first lines of a customer block hold names; further down come addresses and ids.
+        regions.add(block.cells[:6])
     return regions

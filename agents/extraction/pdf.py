@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
 from finance.errors import InvalidInvoice
+from finance.invoices import MAX_INVOICE_TEXT_BYTES
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PDF_PAGES = 50
@@ -63,9 +64,9 @@ def invoice_text_from_upload(data: bytes, filename: str | None = None, content_t
     if not data.strip():
         raise EmptyDocument("the upload is empty; send a text PDF or the invoice's text")
     if is_pdf(data):
-        return invoice_text_from_pdf(data)
+        return _check_text_size(invoice_text_from_pdf(data))
     try:
-        return _decode_text(data)
+        return _check_text_size(_decode_text(data))
     except UnreadableDocument as exc:
         if _claims_pdf(filename, content_type):
             raise UnreadableDocument(
@@ -102,6 +103,18 @@ def _check_size(data: bytes) -> None:
             f"the document is {len(data) / 1_048_576:.1f} MB; an invoice may be at most "
             f"{MAX_UPLOAD_BYTES // 1_048_576} MB"
         )
+
+
+def _check_text_size(text: str) -> str:
+    """The text read from an upload is what the extractor reads: it is held to the cap of a pasted text, so a
+    10 MB text file or a PDF of dense pages is refused here rather than read for minutes."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_INVOICE_TEXT_BYTES:
+        raise DocumentTooLarge(
+            f"the document's text is {size / 1_000_000:.1f} MB; an invoice's text may be at most "
+            f"{MAX_INVOICE_TEXT_BYTES // 1_000_000} MB (the file itself at most {MAX_UPLOAD_BYTES // 1_048_576} MB)"
+        )
+    return text
 
 
 def _claims_pdf(filename: str | None, content_type: str | None) -> bool:

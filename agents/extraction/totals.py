@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import IntEnum
 
 from agents.extraction import labels
-from agents.extraction.amounts import Amount, DecimalMark, find_amounts
+from agents.extraction.amounts import Amount, DecimalMark, find_amounts, iter_amounts
 from agents.extraction.currencies import CURRENCY_TOKEN, CurrencyFinding, code_for_token
 from agents.extraction.dates import DateFound
 from agents.extraction.findings import Found
@@ -34,6 +34,11 @@ _GAP = re.compile(
 )
 _CURRENCY_IN_TEXT = re.compile(CURRENCY_TOKEN)
 _MAX_LABEL_WORDS = 5  # a longer phrase is a sentence that happens to contain "total"
+# Five words of a label fit in this many characters on either side of its keyword. Looking no further keeps the
+# work per keyword constant, however long its line ("Total: 1 " repeated over 41 KB took a minute).
+_MAX_LABEL_REACH = 120
+# A total row holds a net, a tax and a gross amount; a "row" of more is a table or a list of numbers.
+_MAX_ROW_AMOUNTS = 6
 
 
 def _is_item_header(line_text: str) -> bool:
@@ -82,8 +87,11 @@ def _row_amounts(text: str, start: int, end: int, decimal_mark: DecimalMark | No
     """Amounts from `start` rightwards that belong to the same row: stop at the first unrelated word."""
     row: list[Amount] = []
     position = start
-    for amount in find_amounts(text, start, end, decimal_mark):
-        if not _GAP.fullmatch(text[position : amount.start]):
+    while len(row) < _MAX_ROW_AMOUNTS:
+        # The next amount must follow a gap of punctuation and currency markers: search no further than that.
+        gap_end = _GAP.match(text, position, end).end()
+        amount = next(iter_amounts(text, position, min(end, gap_end + _MAX_LABEL_REACH), decimal_mark), None)
+        if amount is None or not _GAP.fullmatch(text, position, amount.start):
             break
         row.append(amount)
         position = amount.end
@@ -105,9 +113,12 @@ def _currency_near(text: str, start: int, end: int, amount: Amount) -> CurrencyF
 def _label_phrase(masked: Layout, keyword: re.Match[str]) -> tuple[Cell, int] | None:
     """The cell holding the keyword and where its label phrase ends (at the first amount, else the cell end)."""
     cell = masked.cell_at(keyword.start())
-    if cell is None:
+    if cell is None or keyword.start() - cell.start > _MAX_LABEL_REACH:
         return None
-    first_amount = next(iter(find_amounts(masked.text, keyword.end(), cell.end)), None)
+    reach = min(cell.end, keyword.end() + _MAX_LABEL_REACH)
+    first_amount = next(iter_amounts(masked.text, keyword.end(), reach), None)
+    if first_amount is None and reach < cell.end:
+        return None  # no amount within a label's length: a sentence or a list that mentions "total"
     phrase_end = first_amount.start if first_amount else cell.end
     words_before = len(masked.text[cell.start : keyword.start()].split())
     words_after = len(masked.text[keyword.end() : phrase_end].split())
@@ -120,6 +131,7 @@ def _candidates(masked: Layout, decimal_mark: DecimalMark | None) -> list[_Candi
     text = masked.text
     found: list[_Candidate] = []
     covered = -1
+    item_headers: dict[int, bool] = {}
     for keyword in labels.TOTAL_KEYWORD.finditer(text):
         if keyword.start() < covered:
             continue  # "Total amount due": one phrase, several keywords
@@ -135,7 +147,9 @@ def _candidates(masked: Layout, decimal_mark: DecimalMark | None) -> list[_Candi
         line = masked.line_at(keyword.start())
         row = _row_amounts(text, phrase_end, line.end, decimal_mark)
         below = False
-        if not row and phrase_end == cell.end and not _is_item_header(line.text):
+        if line.number not in item_headers:
+            item_headers[line.number] = _is_item_header(line.text)
+        if not row and phrase_end == cell.end and not item_headers[line.number]:
             for under in masked.cells_below(line.number, cell.column, cell.column_end, max_lines=2):
                 row = find_amounts(text, under.start, under.end, decimal_mark)
                 if row:

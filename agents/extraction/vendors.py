@@ -33,6 +33,12 @@ _BUSINESS_DETAILS = re.compile(
     r"\b(?:IBAN|BIC|SWIFT|USt|VAT|TVA|BTW|KvK|HRB|HRA|RCS|NIP|REGON|KRS|Steuer|SIRET|Registergericht)", re.IGNORECASE
 )
 _TOP_LINES = 12
+# A company name, a sentence naming the seller or a return-address line fits in this many characters; reading no
+# further keeps the work per cue constant on a long line.
+_NAME_REACH = 300
+_MAX_SENDER_LINE = 400
+# An invoice names a handful of companies; past this many legal forms the page is a list, not a letterhead.
+_MAX_LEGAL_FORM_CANDIDATES = 100
 
 
 @dataclass(frozen=True)
@@ -51,8 +57,18 @@ def _ends_with_legal_form(name: str) -> bool:
 def _legal_form_candidates(layout: Layout, customers: CustomerRegions) -> list[_Candidate]:
     text = layout.text
     found: list[_Candidate] = []
+    occurrences: dict[str, int] = {}
+    details: dict[int, bool] = {}
+
+    def has_details(number: int) -> bool:
+        if number not in details:
+            details[number] = bool(_BUSINESS_DETAILS.search(layout.lines[number].text))
+        return details[number]
+
     for line in layout.lines:
         for form in LEGAL_FORM.finditer(line.text):
+            if len(found) >= _MAX_LEGAL_FORM_CANDIDATES:
+                return found
             located = name_with_legal_form(line.text, form)
             if located is None:
                 continue
@@ -63,10 +79,10 @@ def _legal_form_candidates(layout: Layout, customers: CustomerRegions) -> list[_
             score = 50.0
             if line.number < _TOP_LINES:
                 score += 15
-            occurrences = len(re.findall(re.escape(name), text))
-            score += min(occurrences - 1, 3) * 5
-            nearby = "\n".join(near.text for near in layout.lines[max(0, line.number - 3) : line.number + 4])
-            if _BUSINESS_DETAILS.search(nearby):
+            if name not in occurrences:
+                occurrences[name] = text.count(name)
+            score += min(occurrences[name] - 1, 3) * 5
+            if any(has_details(n) for n in range(max(0, line.number - 3), min(len(layout.lines), line.number + 4))):
                 score += 5
             found.append(_Candidate(name, span, score, "legal form"))
     return found
@@ -77,7 +93,7 @@ def _phrase_candidates(layout: Layout) -> list[_Candidate]:
     found: list[_Candidate] = []
     for phrase in labels.SELLER_PHRASE.finditer(text):
         line = layout.line_at(phrase.start())
-        rest = re.split(r"\s{2,}|[!?;]", text[phrase.end() : line.end])[0]
+        rest = re.split(r"\s{2,}|[!?;]", text[phrase.end() : min(line.end, phrase.end() + _NAME_REACH)])[0]
         name = first_segment(rest)
         if name.endswith(".") and not _ends_with_legal_form(name):
             name = name[:-1]  # the full stop of the sentence, not of "Inc."
@@ -86,21 +102,27 @@ def _phrase_candidates(layout: Layout) -> list[_Candidate]:
             found.append(_Candidate(name, (start, start + len(name)), 80, "phrase"))
     for registration in _FRENCH_REGISTRATION.finditer(text):
         line = layout.line_at(registration.start())
-        before = line.text[: registration.start() - line.start]
+        before = line.text[max(0, registration.start() - line.start - _NAME_REACH) : registration.start() - line.start]
         for form in LEGAL_FORM.finditer(before):
             located = name_with_legal_form(before, form)
             if located and form.end() == len(before.rstrip()):
                 name = clean_name(before[located[0] : located[1]])
-                span = (line.start + located[0], line.start + located[1])
+                offset = registration.start() - len(before)
+                span = (offset + located[0], offset + located[1])
                 found.append(_Candidate(name, span, 80, "registration"))
     return found
+
+
+def _sender_line(line_text: str) -> re.Match[str] | None:
+    # The pattern backtracks over every separator of a line: fine on an address, cubic on a long line.
+    return _SENDER_LINE.match(line_text) if len(line_text) <= _MAX_SENDER_LINE else None
 
 
 def _sender_line_candidates(layout: Layout) -> list[_Candidate]:
     """A return address printed on one line above the address window: "Name - Street - ZIP City"."""
     found: list[_Candidate] = []
     for line in layout.lines[:_TOP_LINES]:
-        match = _SENDER_LINE.match(line.text)
+        match = _sender_line(line.text)
         if match:
             name = clean_name(match.group("name"))
             if looks_like_name(name):
@@ -112,7 +134,7 @@ def _sender_line_candidates(layout: Layout) -> list[_Candidate]:
 def _window_recipient(layout: Layout, customers: CustomerRegions) -> None:
     """Mark the address window under a sender line as the customer's: its first block is the recipient."""
     for line in layout.lines[:_TOP_LINES]:
-        if not _SENDER_LINE.match(line.text):
+        if not _sender_line(line.text):
             continue
         left = line.cells[0].column if line.cells else 0
         for below in layout.following_lines(line.number, 1):
@@ -140,7 +162,9 @@ def _account_holder_candidates(layout: Layout, customers: CustomerRegions) -> li
     found: list[_Candidate] = []
     for match in labels.ACCOUNT_HOLDER.finditer(layout.text):
         line = layout.line_at(match.start())
-        value = re.match(r"[ \t]*:?[ \t]*(\S+(?: \S+)*)", layout.text[match.end() : line.end])
+        value = re.match(
+            r"[ \t]*:?[ \t]*(\S+(?: \S+)*)", layout.text[match.end() : min(line.end, match.end() + _NAME_REACH)]
+        )
         if not value:
             continue
         name = first_segment(value.group(1))

@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from agents.context import TreasurerContext
+from agents.extraction.accounts import PayoutScan, scan_payout_identifiers
 from agents.extraction.service import ExtractionResult
 from agents.state import InvoiceState
 from finance.claims import BillLine, bill_keys, claim_bill
@@ -18,6 +20,8 @@ from finance.errors import InvalidInvoice
 from finance.invoices import InvoiceRepository, dedupe_key
 from finance.money import to_base_units
 from finance.vendors import VendorRepository, payee_change
+
+_THREAD_ABOVE_CHARS = 20_000
 
 
 async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> InvoiceState:
@@ -32,6 +36,7 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
 
     # Outside any transaction: an LLM call can take seconds and must not hold a connection or a lock.
     result = await ctx.extractor.extract(raw_text)
+    payout = await _scan_payout(raw_text)
 
     async with ctx.sessions.begin() as session:
         invoices = InvoiceRepository(session)
@@ -66,7 +71,13 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
                 str(claims.possible_duplicate_of) if claims.possible_duplicate_of else None
             )
             checks["possible_duplicate_why"] = claims.why_possible
-            checks["payee_change"] = payee_change(vendor, fields.payee_account)
+            checks["payee_change"] = payee_change(
+                vendor,
+                fields.payee_account,
+                page_accounts=payout.identifiers,
+                hidden_characters=payout.hidden_characters,
+            )
+            checks["payout_accounts"] = list(payout.identifiers)
 
         stored = fields.model_dump(mode="json")
         stored["dedupe_key"] = dedupe_key(vendor.id, fields.invoice_number, invoice.text_sha256) if vendor else None
@@ -95,6 +106,13 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
             total_units=amount_units,
         )
         return _state(invoice.vendor_id, amount_units, stored)
+
+
+async def _scan_payout(text: str) -> PayoutScan:
+    # Linear, but a long text would still hold the event loop for a noticeable while.
+    if len(text) > _THREAD_ABOVE_CHARS:
+        return await asyncio.to_thread(scan_payout_identifiers, text)
+    return scan_payout_identifiers(text)
 
 
 def _state(vendor_id: uuid.UUID | None, amount_units: int | None, fields: dict) -> InvoiceState:

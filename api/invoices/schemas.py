@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-MAX_INVOICE_BYTES = 1_000_000
+from finance.invoices import MAX_INVOICE_TEXT_BYTES as MAX_INVOICE_BYTES
+
 # Control characters other than whitespace, deleted by str.translate to count them.
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\r\t\f\v")
 

@@ -184,12 +184,12 @@ async def submit_invoice(
             text = raw_text
         else:
             return _see("/app/invoices/new?error=" + quote("paste the invoice's text or choose a file"))
+        pdf = bool(data) and is_pdf(data)
+        invoice_id = await treasurer.submit(
+            text, me.actor, document=data if pdf else None, document_type="application/pdf" if pdf else None
+        )
     except TreasurerError as exc:
         return _see("/app/invoices/new?error=" + quote(exc.message))
-    pdf = bool(data) and is_pdf(data)
-    invoice_id = await treasurer.submit(
-        text, me.actor, document=data if pdf else None, document_type="application/pdf" if pdf else None
-    )
     if treasurer.approval_queue is None:
         # The embedded default has no worker: process here, after answering; the page follows it live.
         task = asyncio.create_task(treasurer.process(invoice_id))

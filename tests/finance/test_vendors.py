@@ -87,3 +87,23 @@ async def test_payee_change_detection(database_url: str) -> None:
     assert payee_change(vendor, "DE89 3704 0044 0532 0130 00") is None
     assert "not the registered" in payee_change(vendor, GLOBEX)
     assert "not one registered" in payee_change(vendor, "GB82WEST12345698765432")
+
+
+async def test_payee_change_reads_every_account_on_the_page(database_url: str) -> None:
+    engine = create_engine(database_url)
+    async with session_factory(engine).begin() as session:
+        vendors = VendorRepository(session)
+        walleted = await vendors.add("Wallet Only Ltd", ACME, registered_by=TESTS)
+        banked = await vendors.add(
+            "Banked GmbH", GLOBEX, known_accounts=["DE89370400440532013000"], registered_by=TESTS
+        )
+    await engine.dispose()
+    # A vendor without registered bank accounts is paid only at its wallet: any IBAN is a change.
+    assert "no bank account is registered" in payee_change(walleted, "GB82WEST12345698765432")
+    assert payee_change(walleted, ACME) is None
+    # Not only the account the extractor picked: every one printed counts.
+    assert "not the registered" in payee_change(banked, None, page_accounts=[GLOBEX, ACME])
+    assert payee_change(banked, "DE89 3704 0044 0532 0130 00", page_accounts=["DE89370400440532013000"]) is None
+    both = payee_change(banked, GLOBEX, page_accounts=[GLOBEX, "DE89370400440532013000"])
+    assert both == "the invoice shows 2 different payout accounts (" + GLOBEX + ", DE89370400440532013000)"
+    assert "invisible" in payee_change(banked, GLOBEX, page_accounts=[GLOBEX], hidden_characters=True)

@@ -59,6 +59,20 @@ class _Document:
     def dates(self) -> list[tuple[str, Span]]:
         return [(d.iso, (d.start, d.end)) for d in find_dates(self.text)]
 
+    # Computed once per document, not once per line item: an answer with hundreds of items must not rescan a
+    # megabyte of text for each (that made grounding quadratic).
+    @cached_property
+    def printed_amounts(self) -> frozenset[Decimal]:
+        return frozenset(amount for amount, _ in self.amounts)
+
+    @cached_property
+    def lowered(self) -> str:
+        return self.text.lower()
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        return frozenset(re.findall(r"\w{2,}", self.lowered))
+
 
 def ground(fields: InvoiceFields, text: str) -> GroundingReport:
     """Keep only the values found in `text`; flag the rest as "ungrounded:<field>"."""
@@ -195,21 +209,23 @@ def _terms_spans(due: str, issued: str, text: str) -> list[Span]:
 def _line_item_grounded(item: LineItem, doc: _Document) -> bool:
     """An item is kept when its description's words and its money are printed (its quantity is too small a
     number to prove anything)."""
-    if item.description is not None and not _words_present(item.description, doc.text):
+    if item.description is not None and not _words_present(item.description, doc):
         return False
-    printed = {amount for amount, _ in doc.amounts}
+    printed = doc.printed_amounts
     for value in (item.unit_price, item.amount):
         if value is not None and not (_readings(value, doc) & printed):
             return False
     return True
 
 
-def _words_present(description: str, text: str) -> bool:
+def _words_present(description: str, doc: _Document) -> bool:
     # Word by word: a description wrapped over two table rows is interleaved with the other columns' cells.
-    if _phrase_spans(description, text):
+    words = re.findall(r"\w{2,}", description.lower())
+    if all(word in doc.words for word in words):
+        return True  # every word printed as a word: the common case, without a scan of the whole text
+    if _phrase_spans(description, doc.text):
         return True
-    lowered = text.lower()
-    return all(word in lowered for word in re.findall(r"\w{2,}", description.lower()))
+    return all(word in doc.lowered for word in words)
 
 
 def _readings(value: str, doc: _Document) -> set[Decimal]:

@@ -2,7 +2,8 @@
 
 Precedence (the same text is in `PolicyDocument`'s docstring):
 
-1. A missing or non-positive amount always blocks (reason "builtin:amount"); it cannot be configured away.
+1. A missing or non-positive amount always blocks (reason "builtin:amount"), and so does a document that calls
+   itself a credit note ("builtin:credit_note"); neither can be configured away.
    Rules that need the amount are then skipped; the others still run, so every blocking reason is reported.
 2. Every enabled rule is evaluated, in document order; disabled rules are skipped.
 3. An invoice is *covered* when at least one `allow` rule fired. For an uncovered invoice the document's
@@ -55,6 +56,7 @@ from policies.rules import (
 )
 
 AMOUNT_GUARD = "builtin:amount"
+CREDIT_NOTE_GUARD = "builtin:credit_note"
 DEFAULT_RULE = "builtin:default"
 
 # Amounts are capped at 10**15 with a few decimals, so 60 digits keeps every sum and product exact.
@@ -133,6 +135,18 @@ def _findings(policy: PolicyDocument, invoice: InvoiceFacts, treasury: TreasuryS
             )
         )
         amount = None
+    if invoice.document_kind == "credit_note":
+        # Money owed to us, never a bill to pay: like a missing amount, no policy can configure this away.
+        findings.append(
+            (
+                Action.BLOCK,
+                lambda: Reason(
+                    rule=CREDIT_NOTE_GUARD,
+                    message="the document is a credit note: money owed to us, never a bill to pay",
+                    inputs={"document_kind": "credit_note"},
+                ),
+            )
+        )
     case = _Case(policy, invoice, treasury, amount)
     for rule in policy.rules:
         if rule.enabled:

@@ -37,6 +37,8 @@ class InvoiceFacts(BaseModel):
     payee_since: AwareDatetime | None = None
     payee_vouched_by: tuple[str, ...] = ()
     submitted_by_user_id: str | None = None
+    # What the document says it is, when not a plain invoice: "credit_note", "correction" or "reminder".
+    document_kind: str | None = None
     invoice_number: str | None = None
     duplicate_of: str | None = None  # the same bill (vendor + invoice number) is already claimed
     possible_duplicate_of: str | None = None  # same vendor, amount and date under another number

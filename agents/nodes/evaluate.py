@@ -77,6 +77,12 @@ async def evaluate(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> I
     return {"action": decision.action.value, "reason": decision.summary}
 
 
+def _document_kind(flags: list[str] | tuple[str, ...]) -> str | None:
+    # The consistency checks name a document's kind in a flag: "document_kind:credit_note: the document calls ..."
+    kinds = [flag.split(":", 2)[1] for flag in flags if flag.startswith("document_kind:")]
+    return "credit_note" if "credit_note" in kinds else (kinds[0] if kinds else None)
+
+
 async def _facts(session, invoice: Invoice, vendor: Vendor | None) -> InvoiceFacts:  # noqa: ANN001
     fields = invoice.fields or {}
     checks = fields.get("checks") or {}
@@ -95,6 +101,7 @@ async def _facts(session, invoice: Invoice, vendor: Vendor | None) -> InvoiceFac
         payee_since=as_utc(vendor.payee_since) if vendor and vendor.payee_since else None,
         payee_vouched_by=tuple(vendor.payee_vouched_by or ()) if vendor else (),
         submitted_by_user_id=str(invoice.submitted_by_user_id) if invoice.submitted_by_user_id else None,
+        document_kind=_document_kind(checks.get("flags") or ()),
         invoice_number=fields.get("invoice_number"),
         duplicate_of=checks.get("duplicate_of"),
         possible_duplicate_of=checks.get("possible_duplicate_of"),

@@ -73,10 +73,6 @@ ATTACKS = {
         _bill("AT-107", TABLE.format(rows=TWO_ROWS) + "\nTotal: USD 750.00\n", title="Zahlungserinnerung"),
         "document_kind:reminder",
     ),
-    "credit note in French": (
-        _bill("AT-108", TABLE.format(rows=TWO_ROWS) + "\nTotal: USD 750.00\n", title="AVOIR N° AV-2025-3"),
-        "document_kind:credit_note",
-    ),
 }  # fmt: skip
 
 
@@ -88,6 +84,15 @@ async def test_a_self_contradicting_invoice_goes_to_a_person(client: httpx.Async
     body = response.json()
     assert body["status"] == "PAUSED_FOR_APPROVAL" and body["tx_hash"] is None
     assert flag in body["reason"], body["reason"]
+
+
+async def test_a_credit_note_is_never_paid_whatever_the_policy(client: httpx.AsyncClient, cfo: dict) -> None:
+    text = _bill("AT-108", TABLE.format(rows=TWO_ROWS) + "\nTotal: USD 750.00\n", title="AVOIR N° AV-2025-3")
+    response = await client.post("/api/process-invoice", json={"raw_text": text}, headers=cfo)
+    assert response.status_code == 403, response.text
+    body = response.json()
+    assert body["status"] == "BLOCKED" and body["tx_hash"] is None
+    assert "credit note" in body["reason"], body["reason"]
 
 
 async def test_the_same_bill_without_the_contradiction_is_paid(client: httpx.AsyncClient, cfo: dict) -> None:

@@ -196,3 +196,16 @@ def test_a_decision_serialises_for_the_decision_log() -> None:
 
 def test_every_rule_kind_has_a_check() -> None:
     assert set(_CHECKS) == set(get_args(get_args(Rule)[0]))
+
+
+@pytest.mark.parametrize("kind", ["credit_note", "correction", "reminder", None])
+def test_a_credit_note_blocks_under_any_policy_and_other_kinds_do_not(kind: str | None) -> None:
+    from policies.evaluator import CREDIT_NOTE_GUARD
+    from policies.rules import AllowRule
+
+    allow_everything = document(AllowRule(id="all"))
+    decision = evaluate(allow_everything, 1, facts(document_kind=kind), snapshot())
+    if kind == "credit_note":
+        assert decision.action is Action.BLOCK and [r.rule for r in decision.reasons] == [CREDIT_NOTE_GUARD]
+    else:
+        assert decision.action is Action.ALLOW

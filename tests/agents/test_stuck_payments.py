@@ -70,7 +70,11 @@ async def test_stuck_transaction_is_replaced_and_the_replacement_settles(setting
             attempts = await _attempts(treasurer, invoice_id)
             mined = [a for a in attempts if a.status == AttemptStatus.MINED]
             assert len(mined) == 1 and result.tx_hash == mined[0].tx_hash
-            assert all(a.status == AttemptStatus.REPLACED for a in attempts if a is not mined[0])
+            # On a loaded machine a further bid can be signed just as the block is mined; the node refuses it
+            # (nonce used) and it is recorded as failed. Either way it never reached the chain (checked below).
+            others = [a for a in attempts if a is not mined[0]]
+            assert all(a.status in (AttemptStatus.REPLACED, AttemptStatus.FAILED) for a in others), others
+            assert any(a.status == AttemptStatus.REPLACED for a in others)
             # Exactly one transfer reached the chain for this payment.
             receipts = [await treasurer.context.chain.receipt(a.tx_hash) for a in attempts]
             assert sum(r is not None for r in receipts) == 1

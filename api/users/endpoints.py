@@ -66,7 +66,7 @@ async def sign_in(
 
 @router.post("/token/refresh", response_model=TokenOut, responses=_REFUSED)
 async def refresh(request: Request, body: RefreshIn, treasurer: TreasurerDep, settings: SettingsDep) -> TokenOut:
-    """A new token pair for a refresh token. Each refresh token works once; reusing one signs out its sessions."""
+    """A new token pair for a refresh token. Each works once; reusing one signs out every session of the account."""
     try:
         async with treasurer.sessions.begin() as session:
             user, issued = await rotate_refresh(

@@ -96,8 +96,11 @@ class InvoicePage:
 
 async def invoice_page(treasurer: Treasurer, invoice_id: uuid.UUID, principal: Principal) -> InvoicePage:
     async with treasurer.sessions() as session:
-        invoice = await InvoiceRepository(session).get(invoice_id)
+        # The trail first: every read after it is at least as new. The page reloads on any decision after the
+        # last one it shows, so a status newer than the trail is soon shown with its decision; read the other
+        # way round, a status older than the trail would stay on screen with nothing left to replace it.
         decisions = await DecisionLog(session).for_invoice(invoice_id)
+        invoice = await InvoiceRepository(session).get(invoice_id)
         payment = await session.scalar(select(Payment).where(Payment.invoice_id == invoice_id))
         approval = await request_for_invoice(session, invoice_id)
         votes = (

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from api.commands.running import console, run_command
 from finance.settings import get_settings
@@ -50,13 +49,13 @@ def create(
 def list_users() -> None:
     """Every user, with roles and whether the account is active."""
     from finance.db import create_engine, session_factory
-    from finance.models import User
+    from finance.users import UserRepository
 
     async def go():  # noqa: ANN202
         engine = create_engine(get_settings().database_url)
         try:
             async with session_factory(engine)() as session:
-                return list(await session.scalars(select(User).order_by(User.email)))
+                return await UserRepository(session).listed()
         finally:
             await engine.dispose()
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from finance.api_keys import ROLES
 from finance.errors import TreasurerError
 from finance.models import RefreshToken, User, as_utc, utcnow
+from finance.users import UserRepository, normalise_email
 
 MIN_PASSWORD_LENGTH = 12
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -61,10 +62,6 @@ async def revoke_family(session: AsyncSession, family: uuid.UUID) -> None:
     )
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().casefold()
-
-
 def check_new_user(email: str, password: str, roles: list[str]) -> str:
     address = normalise_email(email)
     problems = []
@@ -99,7 +96,7 @@ async def create_user(
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
-    user = await session.scalar(select(User).where(User.email == normalise_email(email)))
+    user = await UserRepository(session).by_email(email)
     if not await asyncio.to_thread(_verify, user.password_hash if user else _DUMMY_HASH, password) or user is None:
         raise SignInRefused("wrong e-mail or password")
     if not user.active:

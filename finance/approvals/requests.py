@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from finance.approvals.errors import ApprovalImpossible
 from finance.decisions import DecisionLog
 from finance.models import ApprovalNotification, ApprovalRequest, ApprovalStatus, Invoice, User
+from finance.users import normalise_email
 
 
 def identity(who: str) -> str:
     """Approvers are compared case-folded: `CFO@Example.com` and `cfo@example.com` are one person."""
-    return who.strip().casefold()
+    return normalise_email(who)
 
 
 def is_mail_address(who: str | None) -> bool:

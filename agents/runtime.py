@@ -87,13 +87,14 @@ class Treasurer:
         *,
         document: bytes | None = None,
         document_type: str | None = None,
+        text_source: str = "text",
     ) -> uuid.UUID:
         """Store an invoice. A bare name as submitter (scripts, tests) carries no user id: it can never be
         taken for a person, so it never passes a "someone else" check either."""
         submitter = Actor(user_id=None, name=submitted_by) if isinstance(submitted_by, str) else submitted_by
         async with self.sessions.begin() as session:
             invoice = await InvoiceRepository(session).create(
-                raw_text, submitter, document=document, document_type=document_type
+                raw_text, submitter, document=document, document_type=document_type, text_source=text_source
             )
             return invoice.id
 

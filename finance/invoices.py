@@ -41,6 +41,7 @@ class InvoiceRepository:
         *,
         document: bytes | None = None,
         document_type: str | None = None,
+        text_source: str = "text",
     ) -> Invoice:
         check_invoice_text_size(raw_text)
         invoice = Invoice(
@@ -51,6 +52,7 @@ class InvoiceRepository:
             submitted_by_user_id=submitted_by.user_id if submitted_by else None,
             document=document,
             document_type=document_type,
+            text_source=text_source,
         )
         self.session.add(invoice)
         await self.session.flush()

@@ -149,6 +149,9 @@ class Invoice(Base):
     # The document as received (a PDF), kept as the evidence the text was read from.
     document: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     document_type: Mapped[str | None] = mapped_column(String(100))
+    # Where `raw_text` came from (agents.extraction.uploads.TextSource): OCR text is a reading, not the
+    # document, and an e-invoice's XML is read again at extraction as the exact values.
+    text_source: Mapped[str] = mapped_column(String(16), default="text", server_default="text")
     status: Mapped[InvoiceStatus] = mapped_column(String(32), default=InvoiceStatus.RECEIVED)
     reason: Mapped[str | None] = mapped_column(Text)
     vendor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendors.id"))

@@ -60,7 +60,7 @@ def invoice_text_from_upload(data: bytes, filename: str | None = None, content_t
 
     `filename` and `content_type` only sharpen the error message when a document claims to be a PDF but is not.
     """
-    _check_size(data)
+    check_upload_size(data)
     if not data.strip():
         raise EmptyDocument("the upload is empty; send a text PDF or the invoice's text")
     if is_pdf(data):
@@ -78,7 +78,7 @@ def invoice_text_from_upload(data: bytes, filename: str | None = None, content_t
 
 def invoice_text_from_pdf(data: bytes) -> str:
     """The text layer of a PDF, each page's lines laid out in columns and each page ended by a form feed."""
-    _check_size(data)
+    check_upload_size(data)
     if not is_pdf(data):
         raise UnreadableDocument("this is not a PDF (no %PDF- header); send a text PDF or the invoice's text")
     reader = _open(data)
@@ -97,7 +97,7 @@ def invoice_text_from_pdf(data: bytes) -> str:
     return "".join(f"{page}\n\f" for page in pages)
 
 
-def _check_size(data: bytes) -> None:
+def check_upload_size(data: bytes) -> None:
     if len(data) > MAX_UPLOAD_BYTES:
         raise DocumentTooLarge(
             f"the document is {len(data) / 1_048_576:.1f} MB; an invoice may be at most "

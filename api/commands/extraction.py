@@ -24,7 +24,8 @@ from rich.table import Table
 from rich.text import Text
 
 from agents.extraction.evaluation import GROUPS, SCORED_FIELDS, ExtractionScore, Tally, load_records, score_dataset
-from agents.extraction.pdf import MAX_UPLOAD_BYTES, invoice_text_from_upload
+from agents.extraction.pdf import MAX_UPLOAD_BYTES
+from agents.extraction.uploads import read_upload
 from finance.errors import TreasurerError
 from finance.settings import get_settings
 
@@ -72,7 +73,7 @@ def parse(
     """Read one invoice and show the fields extracted from it, and where in the document each was found."""
     try:
         data, filename = _read_source(source)
-        text = invoice_text_from_upload(data, filename, None)
+        text = read_upload(data, filename, None).text
         result = asyncio.run(_extract_once(text, engine.value))
     except TreasurerError as exc:
         _fail(exc.message)

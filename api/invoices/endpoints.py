@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from agents.extraction.pdf import invoice_text_from_upload, is_pdf
+from agents.extraction.uploads import read_upload
 from agents.runtime import InvoiceResult
 from api.auth import require_roles
 from api.deps import IntakeDep, TreasurerDep
@@ -135,11 +135,14 @@ async def process_invoice_document(
     content_type = request.headers.get("content-type")
 
     async def produce() -> tuple[int, dict]:
-        # pypdf is CPU-bound: parse off the event loop so other requests keep flowing.
-        text = await asyncio.to_thread(invoice_text_from_upload, data, None, content_type)
-        pdf = is_pdf(data)
+        # PDF parsing and OCR are CPU-bound: read off the event loop so other requests keep flowing.
+        read = await asyncio.to_thread(read_upload, data, None, content_type)
         invoice_id = await treasurer.submit(
-            text, principal.actor, document=data if pdf else None, document_type="application/pdf" if pdf else None
+            read.text,
+            principal.actor,
+            document=read.document,
+            document_type=read.document_type,
+            text_source=read.source,
         )
         result = await treasurer.process(invoice_id)
         return _RESPONSE[result.status][0], _body(result).model_dump(mode="json")

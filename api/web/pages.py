@@ -15,7 +15,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from agents.extraction.pdf import MAX_UPLOAD_BYTES, invoice_text_from_upload, is_pdf
+from agents.extraction.pdf import MAX_UPLOAD_BYTES
+from agents.extraction.uploads import ReadDocument, TextSource, read_upload
 from api.approvals.service import vote
 from api.deps import IntakeDep, SettingsDep, TreasurerDep
 from api.invoices.queries import list_invoices
@@ -179,14 +180,17 @@ async def submit_invoice(
     data = await document.read(MAX_UPLOAD_BYTES + 1) if document is not None and document.filename else b""
     try:
         if data:
-            text = await asyncio.to_thread(invoice_text_from_upload, data, document.filename, document.content_type)
+            read = await asyncio.to_thread(read_upload, data, document.filename, document.content_type)
         elif raw_text.strip():
-            text = raw_text
+            read = ReadDocument(raw_text, TextSource.TYPED)
         else:
             return _see("/app/invoices/new?error=" + quote("paste the invoice's text or choose a file"))
-        pdf = bool(data) and is_pdf(data)
         invoice_id = await treasurer.submit(
-            text, me.actor, document=data if pdf else None, document_type="application/pdf" if pdf else None
+            read.text,
+            me.actor,
+            document=read.document,
+            document_type=read.document_type,
+            text_source=read.source,
         )
     except TreasurerError as exc:
         return _see("/app/invoices/new?error=" + quote(exc.message))

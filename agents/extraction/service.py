@@ -17,6 +17,7 @@ from agents.extraction.consistency import check_consistency, is_consistency_flag
 from agents.extraction.grounding import GroundingReport, cross_check, ground
 from agents.extraction.llm import LLMError, LLMExtractor, LLMNotConfigured
 from agents.extraction.offline import extract_offline
+from agents.extraction.reading_window import evidence_in_source, reading_window
 from agents.extraction.schemas import InvoiceFields
 from finance.errors import TreasurerError
 from finance.settings import Settings
@@ -24,6 +25,7 @@ from finance.settings import Settings
 log = logging.getLogger(__name__)
 
 Engine = Literal["auto", "llm", "offline"]
+OVERSIZED = "oversized_text"
 # The offline rules cost about 5 µs of CPU per character, linear in the text: a one-page invoice is read
 # faster than a thread hand-off, but at 2,000 characters they would already hold the event loop ~10 ms, and
 # a 1 MB text for seconds. Above this the rules run in a worker thread, so health probes and other requests
@@ -78,9 +80,10 @@ class InvoiceExtractor:
             log.exception("LLM extraction raised unexpectedly")
             return self._fallback(offline.fields, offline.flags, f"{type(exc).__name__}: {exc}")
 
-        grounded = await _off_loop_if_long(text, ground, answer, text)
-        # The page checked against itself does not depend on who read it: the LLM answer carries those flags too.
-        consistency = [flag for flag in offline.flags if is_consistency_flag(flag)]
+        grounded = await _off_loop_if_long(text, _ground_answer, answer, text)
+        # The page checked against itself does not depend on who read it: the LLM answer carries those flags too,
+        # and so does a text too long to be read whole.
+        consistency = [flag for flag in offline.flags if is_consistency_flag(flag) or flag.startswith(OVERSIZED)]
         flags = [*grounded.flags, *cross_check(grounded.fields, offline.fields), *consistency]
         return ExtractionResult(grounded.fields, "llm", tuple(flags))
 
@@ -92,12 +95,25 @@ class InvoiceExtractor:
 
 
 def _read_offline(text: str) -> GroundingReport:
+    window = reading_window(text)
+    read = window.text if window is not None else text
     # Grounded too, although the rules only report what they read: a safety net against a rule's slip.
-    fields = extract_offline(text)
-    report = ground(fields, text)
+    fields = extract_offline(read)
+    report = ground(fields, read)
     # Where the document contradicts itself (lines vs total, two totals, words vs digits, a credit note...).
-    report.flags.extend(check_consistency(text, fields))
-    return report
+    report.flags.extend(check_consistency(read, fields))
+    if window is None:
+        return report
+    return GroundingReport(evidence_in_source(report.fields, window), [window.flag(), *report.flags])
+
+
+def _ground_answer(answer: InvoiceFields, text: str) -> GroundingReport:
+    """A model's answer grounded in what the rules read: it is shown at most the text's first pages anyway."""
+    window = reading_window(text)
+    if window is None:
+        return ground(answer, text)
+    report = ground(answer, window.text)
+    return GroundingReport(evidence_in_source(report.fields, window), report.flags)
 
 
 async def _off_loop_if_long(text: str, function: Callable[..., T], *args: object) -> T:

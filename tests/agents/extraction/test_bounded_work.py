@@ -2,8 +2,9 @@
 
 A vendor controls the text, so a text built to make a rule rescan its line (41 KB of "Total: 1 " once took a
 minute) is an outage, not a slow invoice. Each adversarial text is read at 125 KB and at 1 MB, the largest text
-the API accepts: eight times the text must cost about eight times the CPU (quadratic work would cost 64 times),
-and 1 MB stays within seconds. CPU time, not wall time, so other processes on the machine do not count.
+the API accepts: eight times the text must cost the rules about eight times the CPU (quadratic work would cost 64
+times), and since the rules read a long text only at its two ends (agents.extraction.reading_window), 1 MB costs
+under a second. CPU time, not wall time, so other processes on the machine do not count.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import signal
 import string
 import time
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 
+from agents.extraction.consistency import check_consistency
+from agents.extraction.offline import extract_offline
 from agents.extraction.service import _read_offline
 
 MB = 1_000_000
@@ -73,13 +77,18 @@ def _over_budget(_signal: int, _frame: object) -> None:
     raise _OverBudget
 
 
-def _cpu_seconds(text: str, budget: float = 30.0) -> float:
+def _read_whole(text: str) -> None:
+    """The rules and the consistency checks on every character, as they run on a text short enough to read whole."""
+    check_consistency(text, extract_offline(text))
+
+
+def _cpu_seconds(text: str, budget: float = 30.0, read: Callable[[str], object] = _read_offline) -> float:
     """CPU seconds to read `text`; a regression to quadratic work fails after `budget` CPU seconds, not hours."""
     previous = signal.signal(signal.SIGPROF, _over_budget)
     signal.setitimer(signal.ITIMER_PROF, budget)
     started = time.process_time()
     try:
-        _read_offline(text)
+        read(text)
     except _OverBudget:
         pytest.fail(f"reading {len(text)} characters took more than {budget:.0f} s of CPU")
     finally:
@@ -93,9 +102,33 @@ def test_the_reported_41_kb_line_is_read_in_well_under_a_second() -> None:
 
 
 @pytest.mark.parametrize("build", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
-def test_work_is_linear_in_the_text(build: Callable[[int], str]) -> None:
-    small, large = _cpu_seconds(build(MB // 8)), _cpu_seconds(build(MB))
-    assert large < 10.0, f"1 MB took {large:.1f} s of CPU"
+def test_the_rules_are_linear_in_the_text_they_read(build: Callable[[int], str]) -> None:
+    # Measured on the rules themselves, not through the reading window, which would hide a quadratic rule.
+    small, large = _cpu_seconds(build(MB // 32), read=_read_whole), _cpu_seconds(build(MB // 4), read=_read_whole)
     assert large < 12 * max(small, 0.05), (
         f"8x the text took {large / small:.1f}x the CPU ({small:.2f} s -> {large:.2f} s)"
     )
+
+
+@pytest.mark.parametrize("build", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
+def test_a_megabyte_of_adversarial_text_is_read_in_under_a_second(build: Callable[[int], str]) -> None:
+    text = build(MB)
+    # The best of two: CPU time, but a shared machine's caches still make a single reading noisy.
+    seconds = min(_cpu_seconds(text, budget=10), _cpu_seconds(text, budget=10))
+    assert seconds < 1.0, f"1 MB took {seconds:.2f} s of CPU"
+    flags = _read_offline(text).flags
+    assert flags and flags[0].startswith("oversized_text"), flags
+
+
+def test_a_long_text_is_read_at_both_ends_and_held_for_a_person() -> None:
+    header = "Harbour Freight Services Ltd\nInvoice No: HF-2209\nInvoice date: 2025-03-04\n\n"
+    terms = "\n".join(
+        f"Clause {n}: the carrier's liability is limited as set out in annex {n % 7}." for n in range(2_000)
+    )
+    text = header + terms + "\n\nTotal due: EUR 1,240.00\n"
+    report = _read_offline(text)
+    assert report.fields.invoice_number == "HF-2209"
+    assert report.fields.total == Decimal("1240.00")
+    start, end = report.fields.evidence["total"].span
+    assert "1,240.00" in text[start:end] and end > len(text) - 20
+    assert report.flags[0].startswith("oversized_text") and f"{len(text):,} characters" in report.flags[0]

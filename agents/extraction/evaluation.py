@@ -31,6 +31,9 @@ SCORED_FIELDS: tuple[str, ...] = (
     "payee_account",
 )
 GROUPS: tuple[str, ...] = ("real", "specimen", "overall")
+# Record attributes accuracy is also broken down by: a layout family or a language can fail while the total looks fine.
+DIMENSIONS: tuple[str, ...] = ("language", "doc_kind", "template_group", "format")
+UNKNOWN = "unknown"
 # Fictitious test invoices are real-world layouts; specimens are official samples with made-up parties.
 _GROUP_OF_KIND = {"real": "real", "demo": "real", "specimen": "specimen"}
 
@@ -47,6 +50,11 @@ class Tally:
     def add(self, ok: bool) -> Tally:
         return Tally(self.correct + int(ok), self.total + 1)
 
+    @staticmethod
+    def combined(tallies: Iterable[Tally]) -> Tally:
+        tallies = list(tallies)
+        return Tally(sum(t.correct for t in tallies), sum(t.total for t in tallies))
+
 
 @dataclass(frozen=True)
 class Mismatch:
@@ -56,9 +64,19 @@ class Mismatch:
     got: Any
 
 
+@dataclass(frozen=True)
+class FieldOutcome:
+    """One scored field of one record, with the record's DIMENSIONS values, kept for the breakdowns."""
+
+    field: str
+    ok: bool
+    labels: dict[str, str]
+
+
 @dataclass
 class ExtractionScore:
-    """Per-group, per-field tallies (`fields[group][field]`), line-item recall/precision and every mismatch."""
+    """Per-group, per-field tallies (`fields[group][field]`), line-item recall/precision, every mismatch, and
+    every scored field with its record's attributes (`by(dimension)` breaks accuracy down by one of them)."""
 
     fields: dict[str, dict[str, Tally]] = field(
         default_factory=lambda: {g: {f: Tally() for f in SCORED_FIELDS} for g in GROUPS}
@@ -67,22 +85,38 @@ class ExtractionScore:
     line_item_precision: dict[str, Tally] = field(default_factory=lambda: {g: Tally() for g in GROUPS})
     records: dict[str, int] = field(default_factory=lambda: {g: 0 for g in GROUPS})
     mismatches: list[Mismatch] = field(default_factory=list)
+    outcomes: list[FieldOutcome] = field(default_factory=list)
+    record_labels: list[dict[str, str]] = field(default_factory=list)
 
     def group_tally(self, group: str) -> Tally:
-        tallies = self.fields[group].values()
-        return Tally(sum(t.correct for t in tallies), sum(t.total for t in tallies))
+        return Tally.combined(self.fields[group].values())
 
     @property
     def overall(self) -> Tally:
         return self.group_tally("overall")
 
+    def by(self, dimension: str) -> dict[str, dict[str, Tally]]:
+        """`{value: {field: Tally}}` for one of DIMENSIONS, values in order of first appearance."""
+        tallies: dict[str, dict[str, Tally]] = {
+            labels[dimension]: {f: Tally() for f in SCORED_FIELDS} for labels in self.record_labels
+        }
+        for outcome in self.outcomes:
+            row = tallies[outcome.labels[dimension]]
+            row[outcome.field] = row[outcome.field].add(outcome.ok)
+        return tallies
+
+    def records_by(self, dimension: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for labels in self.record_labels:
+            counts[labels[dimension]] = counts.get(labels[dimension], 0) + 1
+        return counts
+
     def as_dict(self) -> dict[str, Any]:
-        """Plain numbers for a rich table or a JSON report."""
-        return {
+        """Plain numbers for a rich table or a JSON report: the groups, then `by` each of DIMENSIONS."""
+        groups = {
             group: {
                 "records": self.records[group],
-                "fields": {f: {"correct": t.correct, "total": t.total, "accuracy": t.accuracy}
-                           for f, t in self.fields[group].items()},
+                "fields": {f: _tally_dict(t) for f, t in self.fields[group].items()},
                 "accuracy": self.group_tally(group).accuracy,
                 "line_items": {
                     "recall": self.line_item_recall[group].accuracy,
@@ -91,6 +125,27 @@ class ExtractionScore:
             }
             for group in GROUPS
         }  # fmt: skip
+        return {**groups, "by": {dimension: self._dimension_dict(dimension) for dimension in DIMENSIONS}}
+
+    def _dimension_dict(self, dimension: str) -> dict[str, Any]:
+        records = self.records_by(dimension)
+        return {
+            value: {
+                "records": records[value],
+                "fields": {f: _tally_dict(t) for f, t in fields.items()},
+                "accuracy": Tally.combined(fields.values()).accuracy,
+            }
+            for value, fields in self.by(dimension).items()
+        }
+
+
+def _tally_dict(tally: Tally) -> dict[str, Any]:
+    return {"correct": tally.correct, "total": tally.total, "accuracy": tally.accuracy}
+
+
+def record_labels(record: dict[str, Any]) -> dict[str, str]:
+    """The record's value for each of DIMENSIONS; a missing or empty one is UNKNOWN, never a reason to skip it."""
+    return {dimension: str(record.get(dimension) or UNKNOWN) for dimension in DIMENSIONS}
 
 
 # --- comparisons ------------------------------------------------------------------------------------------------
@@ -197,6 +252,8 @@ def score_dataset(records: Iterable[dict[str, Any]], extract: Callable[[str], In
             score.mismatches.append(Mismatch(record["id"], "*", "a result", f"{type(exc).__name__}: {exc}"))
         for g in (group, "overall"):
             score.records[g] += 1
+        labels = record_labels(record)
+        score.record_labels.append(labels)
         for name in SCORED_FIELDS:
             if expected.get(name) is None:
                 continue
@@ -204,6 +261,7 @@ def score_dataset(records: Iterable[dict[str, Any]], extract: Callable[[str], In
             ok = field_matches(name, value, expected[name], extra)
             for g in (group, "overall"):
                 score.fields[g][name] = score.fields[g][name].add(ok)
+            score.outcomes.append(FieldOutcome(name, ok, labels))
             if not ok:
                 score.mismatches.append(Mismatch(record["id"], name, expected[name], value))
         wanted_items = expected.get("line_items")

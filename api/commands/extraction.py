@@ -23,7 +23,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from agents.extraction.evaluation import GROUPS, SCORED_FIELDS, ExtractionScore, Tally, load_records, score_dataset
+from agents.extraction.evaluation import (
+    DIMENSIONS,
+    GROUPS,
+    SCORED_FIELDS,
+    ExtractionScore,
+    Tally,
+    load_records,
+    score_dataset,
+)
 from agents.extraction.pdf import MAX_UPLOAD_BYTES
 from agents.extraction.uploads import read_upload
 from finance.errors import TreasurerError
@@ -177,8 +185,12 @@ def eval_extraction(
     dataset: Annotated[Path, typer.Argument(metavar="DATASET.jsonl", help="Labelled invoices, one JSON a line.")],
     engine: Annotated[EvalEngine, typer.Option(help="The extractor to score.")] = EvalEngine.offline,
     failures: Annotated[bool, typer.Option("--failures", help="Also list every field that did not match.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print only the scores, as one JSON object (for CI and benchmarks).")
+    ] = False,
 ) -> None:
-    """Score an extractor per field on labelled invoices, real and specimen documents apart."""
+    """Score an extractor per field on labelled invoices: real and specimen documents apart, then per language,
+    document kind, layout family and source format."""
     records = _load_dataset(dataset)
     from agents.extraction.service import InvoiceExtractor
 
@@ -191,10 +203,15 @@ def eval_extraction(
     except TreasurerError as exc:
         _fail(exc.message)
 
+    if as_json:
+        typer.echo(json.dumps(score_json(score, engine.value, engines_used, with_mismatches=failures)))
+        return
     console = _stdout()
     if failures:
         _print_failures(console, score)
     console.print(accuracy_table(score))
+    for dimension in DIMENSIONS:
+        console.print(breakdown_table(score, dimension))
     crashed = sum(1 for mismatch in score.mismatches if mismatch.field == "*")
     if crashed:
         console.print(Text(f"{crashed} document(s) could not be extracted at all; see --failures", style="yellow"))
@@ -257,6 +274,45 @@ def accuracy_table(score: ExtractionScore) -> Table:
     table.add_row("line items recall", *(_cell(score.line_item_recall[group]) for group in GROUPS))
     table.add_row("line items precision", *(_cell(score.line_item_precision[group]) for group in GROUPS))
     return table
+
+
+def breakdown_table(score: ExtractionScore, dimension: str) -> Table:
+    """Per-field accuracy for each value of one record attribute (language, doc_kind, ...), largest group first."""
+    table = Table(title=f"Accuracy by {dimension}", title_justify="left")
+    table.add_column(dimension)
+    for name in (*SCORED_FIELDS, "all fields"):
+        table.add_column(name, justify="right")
+    records = score.records_by(dimension)
+    rows = score.by(dimension)
+    for value in sorted(rows, key=lambda v: (-records[v], v)):
+        fields = rows[value]
+        every = Tally.combined(fields.values())
+        table.add_row(
+            Text(f"{value} [{records[value]} docs]"), *(_cell(fields[name]) for name in SCORED_FIELDS), _cell(every)
+        )
+    return table
+
+
+def score_json(
+    score: ExtractionScore, engine: str, engines_used: Counter[str], *, with_mismatches: bool = False
+) -> dict[str, Any]:
+    """The `eval extraction --json` object: the scorer's own numbers, plus which engines actually answered."""
+    overall = score.overall
+    report: dict[str, Any] = {
+        "engine": engine,
+        "engines_used": dict(engines_used),
+        "overall_accuracy": overall.accuracy,
+        "overall_correct": overall.correct,
+        "overall_total": overall.total,
+        "crashed": sum(1 for mismatch in score.mismatches if mismatch.field == "*"),
+        **score.as_dict(),
+    }
+    if with_mismatches:
+        report["mismatches"] = [
+            {"record": m.record_id, "field": m.field, "expected": _shown(m.expected), "got": _shown(m.got)}
+            for m in score.mismatches
+        ]
+    return report
 
 
 def _cell(tally: Tally) -> str:

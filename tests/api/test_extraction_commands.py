@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from agents.extraction.evaluation import format_report, load_records, score_dataset
+from agents.extraction.evaluation import Tally, format_report, load_records, score_dataset
 from agents.extraction.offline import extract_offline
 from api.commands.extraction import JSON_FIELDS, register
 from finance.settings import get_settings
@@ -192,6 +192,49 @@ def test_eval_extraction_reports_real_and_specimen_and_ends_with_the_overall_lin
     assert "real [18 docs]" in header and "specimen [8 docs]" in header and "overall [26 docs]" in header
     for row in ("vendor", "payee_account", "all fields", "line items recall", "line items precision"):
         assert row in header
+
+
+def test_eval_extraction_breaks_accuracy_down_by_language_kind_layout_and_format(app: typer.Typer) -> None:
+    score = score_dataset(load_records(DEV_SET), extract_offline)
+
+    result = runner.invoke(app, ["eval", "extraction", str(DEV_SET)])
+
+    assert result.exit_code == 0, result.output
+    flat = _flat(result.stdout)
+    for dimension in ("language", "doc_kind", "template_group", "format"):
+        assert f"Accuracy by {dimension}" in flat
+    german = Tally.combined(score.by("language")["de"].values())
+    assert f"de [{score.records_by('language')['de']} docs]" in flat
+    assert f"{german.accuracy:.2f} ({german.correct}/{german.total})" in flat
+    assert "specimen [8 docs]" in flat and "demo [1 docs]" in flat and "stripe-invoice [4 docs]" in flat
+    # The breakdowns come before the overall line, which stays the last one for scripts that read it.
+    assert FINAL_LINE.match(result.stdout.rstrip("\n").split("\n")[-1])
+
+
+def test_eval_extraction_json_is_one_object_with_the_scorers_numbers(app: typer.Typer, tmp_path: Path) -> None:
+    records = load_records(DEV_SET)[:4]
+    records[0].pop("language")  # a record without the key is counted as "unknown", not dropped
+    dataset = tmp_path / "four.jsonl"
+    dataset.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    score = score_dataset(records, extract_offline)
+
+    result = runner.invoke(app, ["eval", "extraction", str(dataset), "--json", "--failures"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["engine"] == "offline" and report["engines_used"] == {"offline": 4}
+    assert (report["overall_correct"], report["overall_total"]) == (score.overall.correct, score.overall.total)
+    assert report["overall"]["records"] == 4 and report["crashed"] == 0
+    assert report["by"]["language"]["unknown"]["records"] == 1
+    assert set(report["by"]) == {"language", "doc_kind", "template_group", "format"}
+    assert len(report["mismatches"]) == len(score.mismatches)
+
+
+def test_eval_extraction_json_leaves_mismatches_out_unless_asked(app: typer.Typer) -> None:
+    result = runner.invoke(app, ["eval", "extraction", str(DEV_SET), "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert "mismatches" not in json.loads(result.stdout)
 
 
 def test_eval_extraction_lists_failures(app: typer.Typer) -> None:

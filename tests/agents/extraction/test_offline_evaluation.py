@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 
 from agents.extraction.evaluation import (
+    DIMENSIONS,
+    SCORED_FIELDS,
     ExtractionScore,
+    Tally,
     field_matches,
     format_report,
     load_records,
@@ -131,3 +134,49 @@ def test_dev_set_accuracy_is_at_least_the_target() -> None:
     score = score_dataset(load_records(DEV_SET), extract_offline)
     accuracy = score.overall.accuracy or 0.0
     assert accuracy >= TARGET_ACCURACY, "\n" + format_report(score)
+
+
+def test_accuracy_is_broken_down_by_language_kind_layout_and_format_with_unknown_for_missing_keys() -> None:
+    records = [
+        {**_record("de-1", "specimen", {"vendor": "A", "total": "1.00"}), "language": "de", "template_group": "zf"},
+        {**_record("de-2", "real", {"vendor": "B"}), "language": "de", "template_group": "zf", "format": "pdf"},
+        _record("bare", "real", {"vendor": "A"}),  # an older record: no language, layout or format
+    ]
+    records[2].pop("doc_kind")
+    score = score_dataset(records, lambda _: InvoiceFields(vendor="A", total=Decimal("2.00")))
+
+    by_language = score.by("language")
+    assert list(by_language) == ["de", "unknown"]
+    assert (by_language["de"]["vendor"].correct, by_language["de"]["vendor"].total) == (1, 2)
+    assert (by_language["de"]["total"].correct, by_language["de"]["total"].total) == (0, 1)
+    assert (by_language["unknown"]["vendor"].correct, by_language["unknown"]["vendor"].total) == (1, 1)
+    assert by_language["unknown"]["total"].total == 0  # not labelled, not scored
+    assert score.records_by("doc_kind") == {"specimen": 1, "real": 1, "unknown": 1}
+    assert score.records_by("template_group") == {"zf": 2, "unknown": 1}
+    assert score.records_by("format") == {"unknown": 2, "pdf": 1}
+
+
+def test_breakdowns_add_up_to_the_overall_score() -> None:
+    records = load_records(DEV_SET)
+    score = score_dataset(records, extract_offline)
+    for dimension in DIMENSIONS:
+        values = score.by(dimension)
+        assert sum(score.records_by(dimension).values()) == len(records)
+        combined = Tally.combined(t for fields in values.values() for t in fields.values())
+        assert combined == score.overall, dimension
+
+
+def test_the_score_as_a_dict_carries_the_breakdowns() -> None:
+    records = [{**_record("x", "real", {"vendor": "A"}), "language": "fr"}]
+    report = score_dataset(records, lambda _: InvoiceFields(vendor="B")).as_dict()
+    assert report["overall"]["accuracy"] == 0.0
+    assert report["by"]["language"]["fr"] == {
+        "records": 1,
+        "fields": {
+            name: {"correct": 0, "total": int(name == "vendor"), "accuracy": 0.0 if name == "vendor" else None}
+            for name in SCORED_FIELDS
+        },
+        "accuracy": 0.0,
+    }
+    assert report["by"]["template_group"]["unknown"]["records"] == 1
+    json.dumps(report)  # plain numbers only

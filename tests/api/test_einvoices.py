@@ -5,6 +5,7 @@ a lying model configured, the model is never asked and cannot override the XML."
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,7 +27,7 @@ from finance.vendors import VendorRepository
 from tests.agents.extraction.einvoice.test_xml import BILLION_LAUGHS
 from tests.fixtures.einvoices import Bill, cii_xml, facturx_pdf, ubl_xml
 from tests.fixtures.openai_server import FakeOpenAI, openai_server  # noqa: F401 - registers the fixture
-from tests.fixtures.people import actor
+from tests.fixtures.people import TEST_PASSWORD, actor, ensure_user
 
 SELLER = "Rheinwerk Cloud GmbH"
 IBAN = "DE02120300000000202051"
@@ -279,3 +280,40 @@ async def test_a_lying_model_cannot_override_the_xml(
         assert held.status_code == 202 and held.json()["tx_hash"] is None, held.text
         assert "einvoice_mismatch:total" in held.json()["reason"]
     assert openai_server.requests == []  # exact data is not handed to a model to re-read
+
+
+async def test_the_web_form_takes_an_e_invoice_and_refuses_an_invalid_one(bootstrapped: Settings) -> None:
+    app = create_app(bootstrapped)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://treasurer.test") as http,
+    ):
+        async with app.state.treasurer.sessions.begin() as session:
+            await ensure_user(session, "cfo@example.com", "cfo")
+        form = await http.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+        await http.post("/login", data={"username": "cfo@example.com", "password": TEST_PASSWORD, "csrf": token})
+        page = await http.get("/app/invoices/new")
+        assert "application/xml" in page.text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+        xml = ubl_xml(BILL.but(number="RW-2025-0509"))
+        sent = await http.post(
+            "/app/invoices", data={"csrf": csrf}, files={"document": ("RW-2025-0509.xml", xml, "application/xml")}
+        )
+        assert sent.status_code == 303 and "error" not in sent.headers["location"], sent.headers
+        invoice, document = await _stored_invoice(http, sent.headers["location"].rsplit("/", 1)[1])
+        assert (invoice.text_source, invoice.document_type, document) == ("einvoice", "application/xml", xml)
+
+        refused = await http.post(
+            "/app/invoices", data={"csrf": csrf}, files={"document": ("bomb.xml", BILLION_LAUGHS, "text/xml")}
+        )
+        assert refused.status_code == 303 and "declares%20a%20DTD" in refused.headers["location"]
+
+
+async def _stored_invoice(http: httpx.AsyncClient, invoice_id: str) -> tuple[Invoice, bytes | None]:
+    # Stored only: a web submission is processed after the answer, so its decisions may not be written yet.
+    treasurer = http._transport.app.state.treasurer  # noqa: SLF001
+    async with treasurer.sessions() as session:
+        invoice = await InvoiceRepository(session).get(uuid.UUID(invoice_id))
+        return invoice, await session.scalar(select(Invoice.document).where(Invoice.id == invoice.id))

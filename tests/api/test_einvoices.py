@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -317,3 +318,30 @@ async def _stored_invoice(http: httpx.AsyncClient, invoice_id: str) -> tuple[Inv
     async with treasurer.sessions() as session:
         invoice = await InvoiceRepository(session).get(uuid.UUID(invoice_id))
         return invoice, await session.scalar(select(Invoice.document).where(Invoice.id == invoice.id))
+
+
+def test_the_parse_command_reads_an_e_invoice_from_its_xml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from api.commands.extraction import register
+    from finance.settings import get_settings
+
+    for name in ("TREASURER_LLM_MODEL", "TREASURER_OPENAI_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TREASURER_ENVIRONMENT", "dev")
+    get_settings.cache_clear()
+    app = typer.Typer()
+    register(app)
+    pdf = tmp_path / "invoice.pdf"
+    pdf.write_bytes(facturx_pdf(page("RW-2025-0510", total="4,950.00"), cii_xml(BILL.but(number="RW-2025-0510"))))
+    try:
+        result = CliRunner().invoke(app, ["parse", "--json", str(pdf)])
+        shown = CliRunner().invoke(app, ["parse", str(pdf)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total"] == "920.00"  # the XML's, not the page's 4,950.00
+    assert "engine: einvoice" in shown.stdout and "einvoice_mismatch:total" in " ".join(shown.stdout.split())

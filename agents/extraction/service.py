@@ -3,6 +3,10 @@
 Whatever engine answers, its values are grounded in the text, and an LLM reading is cross-checked against the
 offline one. When the LLM fails for any reason the offline reading stands in, flagged. Any flag makes the result
 untrusted, which sends the invoice to a human rather than to payment.
+
+An e-invoice (text source "einvoice") is read from its XML instead, whatever engine was asked for: its values
+are exact data, so no model is asked to read them and none can override them. A Factur-X PDF's visible text is
+read offline and checked against the XML; any field on which they disagree is flagged.
 """
 
 from __future__ import annotations
@@ -14,12 +18,18 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from agents.extraction.consistency import check_consistency, is_consistency_flag
+from agents.extraction.einvoice.checks import einvoice_flags
+from agents.extraction.einvoice.crosscheck import cross_check as einvoice_cross_check
+from agents.extraction.einvoice.fields import einvoice_fields
+from agents.extraction.einvoice.read import einvoice_of_document
+from agents.extraction.einvoice.render import render_einvoice
 from agents.extraction.grounding import GroundingReport, cross_check, ground
 from agents.extraction.llm import LLMError, LLMExtractor, LLMNotConfigured
 from agents.extraction.offline import extract_offline
+from agents.extraction.pdf import is_pdf
 from agents.extraction.reading_window import evidence_in_source, reading_window
 from agents.extraction.schemas import InvoiceFields
-from finance.errors import TreasurerError
+from finance.errors import InvalidInvoice, TreasurerError
 from finance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,8 +47,9 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class ExtractionResult:
     fields: InvoiceFields
-    engine: Literal["llm", "offline"]
-    flags: tuple[str, ...] = ()  # "llm_failed: <reason>", "ungrounded:<field>", "disagreement:<field>"
+    engine: Literal["llm", "offline", "einvoice"]
+    # "llm_failed: <reason>", "ungrounded:<field>", "disagreement:<field>", "einvoice_mismatch:<field>", ...
+    flags: tuple[str, ...] = ()
 
     @property
     def trusted(self) -> bool:
@@ -60,12 +71,18 @@ class InvoiceExtractor:
         if self._owns_llm and self._llm is not None:
             await self._llm.aclose()
 
-    async def extract(self, text: str, *, engine: Engine = "auto") -> ExtractionResult:
-        """Read `text` with `engine` ("auto": the LLM when a model is configured, else the offline rules)."""
+    async def extract(
+        self, text: str, *, engine: Engine = "auto", text_source: str = "text", document: bytes | None = None
+    ) -> ExtractionResult:
+        """Read `text` with `engine` ("auto": the LLM when a model is configured, else the offline rules); an
+        e-invoice (`text_source` "einvoice") is read from its `document`'s XML."""
         if engine not in ("auto", "llm", "offline"):
             raise TreasurerError(f"unknown extraction engine {engine!r}: use auto, llm or offline")
         if engine == "llm" and self._llm is None:
             raise LLMNotConfigured("the llm extraction engine needs a model: set TREASURER_LLM_MODEL")
+        if text_source == "einvoice":
+            # Parsing XML (and a PDF) is CPU-bound: always off the event loop.
+            return await asyncio.to_thread(_read_einvoice, text, document)
         # Run in every case: it is the result without an LLM, the fallback when the LLM fails, and the
         # independent second reading an LLM answer is cross-checked against.
         offline = await _off_loop_if_long(text, _read_offline, text)
@@ -92,6 +109,25 @@ class InvoiceExtractor:
         reason = " ".join(reason.split())[:200]
         log.warning("LLM extraction failed, using the offline reading: %s", reason)
         return ExtractionResult(fields, "offline", (f"llm_failed: {reason}", *flags))
+
+
+def _read_einvoice(text: str, document: bytes | None) -> ExtractionResult:
+    try:
+        if document is None:
+            raise InvalidInvoice("the e-invoice's document was not stored")
+        einvoice = einvoice_of_document(document)
+    except InvalidInvoice as exc:
+        # Checked at upload, so only a lost or altered document lands here: read its text, flagged for a person.
+        offline = _read_offline(text)
+        return ExtractionResult(offline.fields, "offline", (f"einvoice_unreadable: {exc.message}", *offline.flags))
+    flags = einvoice_flags(einvoice)
+    if is_pdf(document) and text != render_einvoice(einvoice):
+        # The visible text, read independently of the XML. Its own contradictions count too (a page titled
+        # "credit note" over an XML saying invoice); an ambiguous decimal mark does not, the XML settles it.
+        visible = _read_offline(text)
+        flags += einvoice_cross_check(einvoice, visible.fields)
+        flags += [f for f in visible.flags if is_consistency_flag(f) and not f.startswith("ambiguous:")]
+    return ExtractionResult(einvoice_fields(einvoice, text), "einvoice", tuple(dict.fromkeys(flags)))
 
 
 def _read_offline(text: str) -> GroundingReport:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from agents.extraction.einvoice.read import einvoice_from_bytes, einvoice_in_pdf
+from agents.extraction.einvoice.render import render_einvoice
 from agents.extraction.pdf import (
     NoTextLayer,
     UnreadableDocument,
@@ -63,9 +65,16 @@ def read_upload(data: bytes, filename: str | None = None, content_type: str | No
     try:
         text = invoice_text_from_upload(data, filename, content_type)
     except NoTextLayer:
+        einvoice = einvoice_in_pdf(data)
+        if einvoice is not None:
+            # A Factur-X whose page is an image: its XML's rendering stands in for the text layer.
+            return ReadDocument(render_einvoice(einvoice), TextSource.EINVOICE, data, "application/pdf")
         return read_scan(data, "application/pdf")
     if not is_pdf(data):
         return ReadDocument(text, TextSource.TYPED)
+    if einvoice_in_pdf(data) is not None:
+        # The visible text is what a person reads; the XML is read again, exactly, when the invoice is extracted.
+        return ReadDocument(text, TextSource.EINVOICE, data, "application/pdf")
     return ReadDocument(text, TextSource.PDF, data, "application/pdf")
 
 
@@ -76,4 +85,6 @@ def read_scan(data: bytes, mime: str) -> ReadDocument:
 
 
 def read_einvoice_xml(data: bytes) -> ReadDocument:
-    raise UnreadableDocument("XML e-invoices are not read yet; send a text PDF or the invoice's text")
+    """An XRechnung / Peppol / CII XML file: read now so an invalid one is refused (422) before anything is stored,
+    and rendered as the text a reviewer and the grounding read."""
+    return ReadDocument(render_einvoice(einvoice_from_bytes(data)), TextSource.EINVOICE, data, "application/xml")

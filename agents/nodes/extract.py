@@ -9,15 +9,18 @@ import uuid
 from typing import Any
 
 from langgraph.runtime import Runtime
+from sqlalchemy import select
 
 from agents.context import TreasurerContext
 from agents.extraction.accounts import PayoutScan, scan_payout_identifiers
 from agents.extraction.service import ExtractionResult
+from agents.extraction.uploads import TextSource
 from agents.state import InvoiceState
 from finance.claims import BillLine, bill_keys, claim_bill
 from finance.decisions import DecisionLog
 from finance.errors import InvalidInvoice
 from finance.invoices import InvoiceRepository, dedupe_key
+from finance.models import Invoice
 from finance.money import to_base_units
 from finance.vendors import VendorRepository, payee_change
 
@@ -32,10 +35,16 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
         if await DecisionLog(session).latest(invoice_id, "extract") is not None:
             # A re-run after a crash: what was read and decided then stands.
             return _state(invoice.vendor_id, invoice.total_units, invoice.fields or {})
-        raw_text = invoice.raw_text
+        raw_text, text_source = invoice.raw_text, invoice.text_source
+        # The original is a deferred column, loaded only for an e-invoice, whose XML is read again as exact values.
+        document = (
+            await session.scalar(select(Invoice.document).where(Invoice.id == invoice_id))
+            if text_source == TextSource.EINVOICE
+            else None
+        )
 
     # Outside any transaction: an LLM call can take seconds and must not hold a connection or a lock.
-    result = await ctx.extractor.extract(raw_text)
+    result = await ctx.extractor.extract(raw_text, text_source=text_source, document=document)
     payout = await _scan_payout(raw_text)
 
     async with ctx.sessions.begin() as session:
@@ -90,6 +99,7 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
             reason=_summary(result, vendor.name if vendor else None, problems),
             details={
                 "engine": result.engine,
+                "text_source": text_source,
                 "fields": {k: v for k, v in stored.items() if k not in ("evidence", "line_items", "checks")},
                 "vendor_id": vendor.id if vendor else None,
                 "checks": checks,

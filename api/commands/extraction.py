@@ -81,8 +81,9 @@ def parse(
     """Read one invoice and show the fields extracted from it, and where in the document each was found."""
     try:
         data, filename = _read_source(source)
-        text = read_upload(data, filename, None).text
-        result = asyncio.run(_extract_once(text, engine.value))
+        read = read_upload(data, filename, None)
+        text = read.text
+        result = asyncio.run(_extract_once(text, engine.value, read.source, read.document))
     except TreasurerError as exc:
         _fail(exc.message)
     if as_json:
@@ -92,12 +93,14 @@ def parse(
     _print_result(_stdout(), result, text)
 
 
-async def _extract_once(text: str, engine: str) -> ExtractionResult:
+async def _extract_once(
+    text: str, engine: str, source: str = "text", document: bytes | None = None
+) -> ExtractionResult:
     from agents.extraction.service import InvoiceExtractor
 
     extractor = InvoiceExtractor(get_settings())
     try:
-        return await extractor.extract(text, engine=engine)
+        return await extractor.extract(text, engine=engine, text_source=source, document=document)
     finally:
         await extractor.aclose()
 

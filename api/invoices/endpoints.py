@@ -115,6 +115,7 @@ async def process_invoice(
             "required": True,
             "content": {
                 "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "application/xml": {"schema": {"type": "string", "format": "binary"}},
                 "text/plain": {"schema": {"type": "string"}},
             },
         }
@@ -123,14 +124,19 @@ async def process_invoice(
         **_AUTH,
         202: {"description": "Needs approval, or paid but awaiting confirmations", "model": ProcessInvoiceResponse},
         403: {"description": "Blocked by policy (or the caller lacks the cfo role)", "model": ProcessInvoiceResponse},
-        422: {"description": "Not a readable document (scanned PDF, encrypted, binary, empty)"},
+        422: {
+            "description": "Not a readable document (scanned PDF, encrypted, binary, empty), or an invalid "
+            "e-invoice (code invalid_einvoice: malformed XML, a DTD or entities, not CII/UBL, required values missing)"
+        },
     },
 )
 async def process_invoice_document(
     request: Request, principal: SubmitterPrincipal, treasurer: TreasurerDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    """Process an invoice sent as the request body: a text PDF (`application/pdf`) or UTF-8 text.
-    Answers like `POST /api/process-invoice`; the PDF is kept beside the text read from it."""
+    """Process an invoice sent as the request body: a text PDF (`application/pdf`), an e-invoice (a Factur-X/ZUGFeRD
+    PDF, or XRechnung / Peppol BIS 3.0 CII or UBL XML) or UTF-8 text; the bytes decide, not the content type.
+    Answers like `POST /api/process-invoice`; the document is kept beside the text read from it, and an
+    e-invoice is paid on its XML's values."""
     data = await request.body()
     content_type = request.headers.get("content-type")
 

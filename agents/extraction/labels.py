@@ -48,6 +48,14 @@ INVOICE_NUMBER = re.compile(
         "n° facture",
         "no de facture",
         rf"facture {_NO}",
+        rf"avoir {_NO}",
+        rf"note de crédit {_NO}",
+        rf"credit note {_NO}",
+        rf"creditnota {_NO}",
+        "creditnotanummer",
+        "gutschriftsnummer",
+        rf"gutschrift {_NO}",
+        rf"faktura korygująca {_NO}",
         "factuurnummer",
         "factuurnr\\.?",
         rf"factuur {_NO}",
@@ -60,9 +68,11 @@ INVOICE_NUMBER = re.compile(
     _FLAGS,
 )
 # "Handelsrechnung (380) Nr. 47110815", "Rechnung des Versicherers (575) Nr. 01.234": a document title, then
-# within the same phrase a number marker.
+# within the same phrase a number marker. A credit note ("avoir") or a factored invoice ("facture affacturée",
+# the title often broken over two lines) is numbered like an invoice.
 TITLED_NUMBER = re.compile(
-    r"(?<![^\W\d_])(?:[^\W\d_]*rechnung|invoice|facture|factuur|faktura|gutschrift|credit note)"
+    r"(?<![^\W\d_])(?:[^\W\d_]*rechnung|invoice|facture|factuur|faktura|gutschrift|credit note|avoir"
+    r"|affactur[ée]e)"
     r"(?![^\W\d_])[^\n:]{0,40}?(?<![^\W\d_])(?:nr|no|n°|nº|nummer)\.?(?![^\W\d_])",
     _FLAGS,
 )
@@ -115,6 +125,8 @@ ISSUE_DATE = compile_labels(
 )
 # A bare "Date:"/"Datum:" at the start of a cell: usually the issue date, unless qualified by another word.
 GENERIC_DATE = re.compile(r"(?:(?<=\n)|(?<=^)|(?<=\n )|(?<=  )|(?<=\t)|(?<=\f))(?:date|datum|data)(?![^\W\d_])", _FLAGS)
+# The date line of a letter: a place name, a comma, then "den"/"le"/"dnia" and the date.
+LETTER_DATE = re.compile(r"(?<=[^\W\d_]),[ \t]+(?:den|le|dnia)(?![^\W\d_])", _FLAGS)
 # Dates printed for receipts and orders: a last resort for the issue date.
 FALLBACK_ISSUE_DATE = compile_labels(
     "payment date", "date paid", "paid on", "order date", "date of sale", "sale date", "data sprzedaży",

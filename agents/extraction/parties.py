@@ -27,7 +27,8 @@ _NAME_KEY = re.compile(
     re.IGNORECASE,
 )
 # Labels that only name a party when followed by a colon or standing alone in their cell ("FROM    TO"):
-# as plain words they occur in sentences.
+# as plain words they occur in sentences. Every one-word seller label is one of them too: specimens and
+# letterheads print "SELLER TRADE NAME" or "FOURNISSEUR F SARL", where the word is part of a name, not a label.
 _NEEDS_COLON = re.compile(r"^(?:from|to|vendor|supplier|customer|client|kunde|klant|recipient)$", re.IGNORECASE)
 
 
@@ -80,11 +81,12 @@ def _is_key_cell(layout: Layout, cell: Cell) -> bool:
     return cell.text.endswith(":") or bool(_COLON_AFTER.match(line.text, cell.column_end))
 
 
-def _label_at_cell_start(layout: Layout, match: re.Match[str]) -> bool:
+def _label_at_cell_start(layout: Layout, match: re.Match[str], *, one_word_needs_colon: bool = False) -> bool:
     cell = layout.cell_at(match.start())
     if cell is None or cell.start != match.start():
         return False
-    if _NEEDS_COLON.match(match.group().strip()):
+    label = match.group().strip()
+    if _NEEDS_COLON.match(label) or (one_word_needs_colon and " " not in label and "\t" not in label):
         alone = cell.end == match.end()
         return alone or layout.text[match.end() : match.end() + 3].lstrip(" \t").startswith(":")
     return True
@@ -158,18 +160,23 @@ def _name_field(layout: Layout, block: PartyBlock) -> tuple[str, tuple[int, int]
     return None
 
 
-def _party_labels(layout: Layout, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+def _party_labels(
+    layout: Layout, pattern: re.Pattern[str], *, one_word_needs_colon: bool = False
+) -> Iterator[re.Match[str]]:
     found = 0
     for match in pattern.finditer(layout.text):
         if found >= _MAX_PARTY_LABELS:
             return
-        if _label_at_cell_start(layout, match):
+        if _label_at_cell_start(layout, match, one_word_needs_colon=one_word_needs_colon):
             found += 1
             yield match
 
 
 def seller_blocks(layout: Layout) -> list[PartyBlock]:
-    return [_block(layout, match, labels.CUSTOMER) for match in _party_labels(layout, labels.SELLER)]
+    return [
+        _block(layout, match, labels.CUSTOMER)
+        for match in _party_labels(layout, labels.SELLER, one_word_needs_colon=True)
+    ]
 
 
 def customer_regions(layout: Layout) -> CustomerRegions:

@@ -271,6 +271,12 @@ CUSTOMER = compile_labels(
     "rechnungsadresse", "lieferadresse", "lieferanschrift", "empfänger", "auftraggeber", "facturé à",
     "facture à", "adresse de facturation", "adresse de livraison", "destinataire", "acheteur", "klant",
     "factuuradres", "afleveradres", "geleverd aan", "nabywca", "odbiorca", "płatnik", "kupujący",
+    "adresse du client", "adresse client", "coordonnées client",
+)  # fmt: skip
+# Parties that act for the seller without being the issuer: never read as the vendor either.
+OTHER_PARTY = compile_labels(
+    "représentant fiscal", "representant fiscal", "tax representative", "fiscal representative",
+    "steuerlicher vertreter", "fiskalvertreter", "fiscaal vertegenwoordiger", "przedstawiciel podatkowy",
 )  # fmt: skip
 # Sentences naming the seller: "All AWS Services are sold by X", "Thank you for your business with X".
 SELLER_PHRASE = re.compile(
@@ -282,4 +288,12 @@ SELLER_PHRASE = re.compile(
 ACCOUNT_HOLDER = compile_labels(
     "account name", "account holder", "beneficiary", "kontoname", "kontoinhaber", "titulaire du compte",
     "titulaire", "rekeninghouder", "ten name van", "t.n.v.", "odbiorca przelewu", "właściciel rachunku",
+)  # fmt: skip
+# Labels of a company's tax or registration id, printed in its address block or footer.
+TAX_ID = compile_labels(
+    "vat", "vat no", "vat number", "vat reg no", "vat registration no", "vat id", "tax id", "tax no", "ein", "gst",
+    "gstin", "abn", "ust-idnr", "ust-id-nr", "ust\\.?-id\\.?-nr", "ust-id", "ustid", "ust\\.? id", "steuernummer",
+    "st\\.?-nr", "steuer-nr", "uid", "tva", "n° tva", "tva intracommunautaire", "siren", "siret", "rcs", "btw",
+    "btw-nr", "btw nummer", "kvk", "nip", "regon", "krs", "cif", "nif", "p\\.? ?iva", "partita iva", "cvr",
+    "org\\.? ?nr", "hrb", "hra",
 )  # fmt: skip

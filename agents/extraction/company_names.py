@@ -27,9 +27,9 @@ LEGAL_FORM = re.compile(
 )
 _TOKEN = re.compile(r"\S+")
 _NAME_WINDOW = 300
-# Capitalised words after the legal form that end the cell ("Rohstoff AG Salzgitter").
+# Capitalised words after the legal form that end the cell ("Stahlwerk AG Norddorf").
 _TAIL = re.compile(r"((?: [A-ZÄÖÜ][\w\-]+){1,2})(?=\s{2,}|\s*$)")
-# Separators of a one-line sender address ("QualityHosting AG - Uferweg 40-42 - D-63571 Gelnhausen").
+# Separators of a one-line sender address ("Serverhaus AG - Am Ufer 12 - D-12345 Beispielstadt").
 SEGMENT_SEPARATOR = re.compile(r"\s+[-–—•●|·]\s+")
 # Words that may join the words of a name without being capitalised.
 _PARTICLES = frozenset({"&", "+", "-", "und", "and", "et", "en", "de", "van", "der", "von", "den", "la", "le", "du"})
@@ -60,7 +60,7 @@ def normalize_name(name: str) -> str:
 
 
 def strip_title_words(text: str) -> str:
-    """Drop document-title words: "Amazon Web Services Invoice" -> "Amazon Web Services"."""
+    """Drop document-title words: "Northwind Cloud Invoice" -> "Northwind Cloud"."""
     previous = None
     while previous != text:
         previous = text
@@ -135,7 +135,7 @@ def name_with_legal_form(line_text: str, form: re.Match[str]) -> tuple[int, int]
     """Span (within the line) of the company name ending in this legal form.
 
     Walks left over capitalised words (at most six, stopping at a column gap, a label or a lower-case word),
-    then right over at most two capitalised words that end the cell ("Rohstoff AG Salzgitter").
+    then right over at most two capitalised words that end the cell ("Stahlwerk AG Norddorf").
     """
     start = form.start()
     words = 0

@@ -65,7 +65,7 @@ def _joined_with_continuation(
     name: str, span: tuple[int, int], cell: Cell, following: Cell | None
 ) -> tuple[str, tuple[int, int]]:
     """A long name wrapped onto the next line of its column: the second line carries the legal form
-    ("MVM Musterhafter" over "Versicherungsverein Musterstadt a.G."), the first does not."""
+    ("Hanse Gegenseitige" over "Versicherungsgesellschaft Nord a.G."), the first does not."""
     if following is None or following.line_no != cell.line_no + 1 or abs(following.column - cell.column) > 2:
         return name, span
     rest = clean_name(following.text)

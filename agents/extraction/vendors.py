@@ -227,7 +227,7 @@ def find_vendor(layout: Layout) -> Found[str] | None:
 
     def weight(candidate: _Candidate) -> tuple[float, int]:
         agreement = 5 * (len(rules[normalize_name(candidate.name)]) - 1)
-        # The issuer writes from its own domain: "info@cronus.example" names CRONUS, not the customer beside it.
+        # The issuer writes from its own domain: "info@northwind.example" names Northwind, not the customer beside it.
         domain = 20 if spelled[candidate.name] else 0
         return candidate.score + agreement + domain, -candidate.span[0]
 

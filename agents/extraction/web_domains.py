@@ -1,6 +1,6 @@
 """The web and mail domains an invoice prints, and whether a company name is the one they spell.
 
-An issuer writes from its own domain ("info@cronus.example", "www.hotel-du-lac.example"); the customer's
+An issuer writes from its own domain ("info@northwind.example", "www.hotel-du-lac.example"); the customer's
 address block rarely carries a web site. A name whose distinctive word is the domain's own label is therefore
 more likely the issuer's than a name that appears on the page without one.
 """
@@ -19,7 +19,7 @@ _DOMAIN = re.compile(
 _MAX_DOMAINS = 40
 # Labels that name a mail service, a hosting product or a host role, not a company.
 _NOT_A_COMPANY = frozenset(
-    """www mail email info contact billing invoice invoices rechnung facture noreply no-reply gmail googlemail
+    """www mail email info contact billing invoice invoices rechnung facture noreply no-reply gmail
     outlook hotmail live yahoo icloud gmx web aol proton protonmail orange wanadoo free""".split()
 )
 _MIN_WORD = 4  # shorter words ("de", "sa", "the") are shared by too many names

@@ -278,10 +278,11 @@ OTHER_PARTY = compile_labels(
     "représentant fiscal", "representant fiscal", "tax representative", "fiscal representative",
     "steuerlicher vertreter", "fiskalvertreter", "fiscaal vertegenwoordiger", "przedstawiciel podatkowy",
 )  # fmt: skip
-# Sentences naming the seller: "All AWS Services are sold by X", "Thank you for your business with X".
+# Sentences naming the seller: "All services are sold by X", "Thank you for your business with X". Not "payable
+# to X": the payee may be a factor or a collection agent, and a note is no place to learn who issued the bill.
 SELLER_PHRASE = re.compile(
     r"(?:sold by|provided by|issued by|operated by|thank you for (?:your business with|choosing|shopping with)"
-    r"|thanks for choosing|make (?:all )?(?:checks|cheques) payable to|payable to|verkauft (?:von|durch)"
+    r"|thanks for choosing|verkauft (?:von|durch)"
     r"|vendu par|émis par|verkocht door|geleverd door|sprzedawane przez|wystawione przez)[ \t:]+",
     _FLAGS,
 )

@@ -19,6 +19,7 @@ from agents.extraction.llm import LLMError, LLMExtractor, LLMNotConfigured
 from agents.extraction.offline import extract_offline
 from agents.extraction.schemas import InvoiceFields
 from finance.errors import TreasurerError
+from finance.lookalikes import lookalike_problem
 from finance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class InvoiceExtractor:
         # The page checked against itself does not depend on who read it: the LLM answer carries those flags too.
         consistency = [flag for flag in offline.flags if is_consistency_flag(flag)]
         flags = [*grounded.flags, *cross_check(grounded.fields, offline.fields), *consistency]
+        flags.extend(flag for flag in lookalike_flags(grounded.fields) if flag not in flags)
         return ExtractionResult(grounded.fields, "llm", tuple(flags))
 
     @staticmethod
@@ -97,7 +99,14 @@ def _read_offline(text: str) -> GroundingReport:
     report = ground(fields, text)
     # Where the document contradicts itself (lines vs total, two totals, words vs digits, a credit note...).
     report.flags.extend(check_consistency(text, fields))
+    report.flags.extend(lookalike_flags(report.fields))
     return report
+
+
+def lookalike_flags(fields: InvoiceFields) -> list[str]:
+    """A vendor name in look-alike letters or with invisible characters is never trusted on its own."""
+    problem = lookalike_problem(fields.vendor)
+    return [f"confusable:vendor: {problem}"] if problem else []
 
 
 async def _off_loop_if_long(text: str, function: Callable[..., T], *args: object) -> T:

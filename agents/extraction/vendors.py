@@ -97,7 +97,10 @@ def _phrase_candidates(layout: Layout) -> list[_Candidate]:
             name = name[:-1]  # the full stop of the sentence, not of "Inc."
         if looks_like_name(name):
             start = phrase.end() + rest.find(name)
-            found.append(_Candidate(name, (start, start + len(name)), 80, "phrase"))
+            # In the letterhead the sentence introduces the page; in the body or the notes it is a claim the
+            # header outranks ("issued by <a registered vendor>" on another company's letterhead).
+            score = 80 if line.number < _TOP_LINES else 70
+            found.append(_Candidate(name, (start, start + len(name)), score, "phrase"))
     for registration in _FRENCH_REGISTRATION.finditer(text):
         line = layout.line_at(registration.start())
         before = line.text[max(0, registration.start() - line.start - _NAME_REACH) : registration.start() - line.start]

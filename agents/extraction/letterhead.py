@@ -24,6 +24,8 @@ _TOP_LINES = 30
 # A block is the name, a few address lines and its ids; blank lines may part the address from the ids.
 _BLOCK_LINES = 9
 _NEXT_LINES = 2
+# A page names a few parties; past this many blocks it is a list, and each block is looked up in the whole text.
+_MAX_BLOCKS = 20
 _COLUMN_SLACK = 4
 
 
@@ -75,6 +77,8 @@ def address_blocks(layout: Layout) -> list[AddressBlock]:
     top = layout.lines[:_TOP_LINES]
     for number, line in enumerate(top):
         for cell in line.cells:
+            if len(found) >= _MAX_BLOCKS:
+                return found
             under = _first_under(top[number + 1 : number + 1 + _NEXT_LINES], cell)
             if under is None or not looks_like_address(under.text):
                 continue

@@ -18,7 +18,9 @@ from web3 import Web3
 from finance.decisions import DecisionLog
 from finance.errors import TreasurerError
 from finance.identity import Actor
+from finance.lookalikes import skeleton
 from finance.models import Vendor, VendorStatus
+from finance.vendor_matching import VendorMatch, identify_issuer
 
 # Legal forms carry no identity: "ACME Hosting GmbH" and "Acme Hosting" are one vendor.
 _LEGAL_FORMS = {
@@ -68,7 +70,9 @@ class VendorConflict(TreasurerError):
 
 
 def normalize_vendor_name(name: str) -> str:
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    # On the skeleton: "ΑCME" with a Greek Alpha is the same key as "ACME", so a look-alike is recognised as the
+    # name it imitates (and reported as such by the match) instead of passing as an unknown company.
+    folded = unicodedata.normalize("NFKD", skeleton(name)).encode("ascii", "ignore").decode().lower()
     words = re.findall(r"[a-z0-9]+", folded.replace("&", " and "))
     core = [w for w in words if w not in _LEGAL_FORMS]
     return " ".join(core or words)
@@ -223,27 +227,18 @@ class VendorRepository:
         return await self.match_invoice(vendor_name=extracted_name, payee_account=None, text="")
 
     async def match_invoice(self, *, vendor_name: str | None, payee_account: str | None, text: str) -> Vendor | None:
-        """Identify the issuer, strongest evidence first: its name or an alias; else its registered tax id
-        printed in the text; else a bank account or payout address it is known by. Each step must point to
-        exactly one active vendor: two vendors answering to one name is ambiguity, and ambiguity never gets paid.
-        """
+        """The registered vendor that issued the invoice, if exactly one did (`finance.vendor_matching`)."""
+        match = await self.identify(vendor_name=vendor_name, payee_account=payee_account, text=text)
+        return match.vendor
+
+    async def identify(self, *, vendor_name: str | None, payee_account: str | None, text: str) -> VendorMatch:
+        """The issuer among the active vendors, with what a person should check first; ambiguity never gets paid."""
         vendors = list(await self.session.scalars(select(Vendor).where(Vendor.active.is_(True))))
-        key = normalize_vendor_name(vendor_name) if vendor_name else ""
-        if key:
-            by_name = [v for v in vendors if key in {v.normalized_name, *map(normalize_vendor_name, v.aliases)}]
-            if by_name:
-                return by_name[0] if len(by_name) == 1 else None
-        if text:
-            printed = normalize_identifier(text)
-            # Short ids would match by accident inside other numbers.
-            by_tax_id = [v for v in vendors if v.tax_id and len(v.tax_id) >= 6 and v.tax_id in printed]
-            if by_tax_id:
-                return by_tax_id[0] if len(by_tax_id) == 1 else None
-        if payee_account:
-            account = normalize_identifier(payee_account)
-            by_account = [
-                v for v in vendors if account in v.known_accounts or account == normalize_identifier(v.payout_address)
-            ]
-            if len(by_account) == 1:
-                return by_account[0]
-        return None
+        return identify_issuer(
+            vendors,
+            vendor_name=vendor_name,
+            payee_account=payee_account,
+            text=text,
+            normalize=normalize_vendor_name,
+            normalize_identifier=normalize_identifier,
+        )

@@ -27,9 +27,9 @@ LEGAL_FORM = re.compile(
 )
 _TOKEN = re.compile(r"\S+")
 _NAME_WINDOW = 300
-# Capitalised words after the legal form that end the cell ("Rohstoff AG Salzgitter").
+# Capitalised words after the legal form that end the cell ("Stahlwerk AG Norddorf").
 _TAIL = re.compile(r"((?: [A-ZÄÖÜ][\w\-]+){1,2})(?=\s{2,}|\s*$)")
-# Separators of a one-line sender address ("QualityHosting AG - Uferweg 40-42 - D-63571 Gelnhausen").
+# Separators of a one-line sender address ("Serverhaus AG - Am Ufer 12 - D-12345 Beispielstadt").
 SEGMENT_SEPARATOR = re.compile(r"\s+[-–—•●|·]\s+")
 # Words that may join the words of a name without being capitalised.
 _PARTICLES = frozenset({"&", "+", "-", "und", "and", "et", "en", "de", "van", "der", "von", "den", "la", "le", "du"})
@@ -43,11 +43,12 @@ _TITLE_WORDS = re.compile(
     r"(?:[ \t]*[|/:\-–][ \t]*|[ \t]+|$)|[ \t]+(?:(?:tax[ \t]+)?invoice|rechnung|facture|factuur|faktura|receipt)\.?$",
     re.IGNORECASE,
 )
-_ADDRESS = re.compile(
+_STREET = re.compile(
     r"\d+[a-z]?\s*$|^\d|(?<![^\W\d_])(?:str\.|straße|strasse|street|st\.|road|rd\.|avenue|ave\.?|weg|laan"
-    r"|ul\.|rue|allee|platz|suite|floor|level|box|postfach)(?![^\W\d_])|\b\d{4,5}\b",
+    r"|ul\.|rue|allee|platz|suite|floor|level|box|postfach)(?![^\W\d_])",
     re.IGNORECASE,
 )
+_POSTCODE = re.compile(r"\b\d{4,5}\b")
 _NOT_A_NAME = re.compile(
     r"@|https?:|www\.|\(c\)|©|copyright|page\s*\d|seite\s*\d|\d{1,2}[./]\d{1,2}[./]\d{2,4}|:", re.IGNORECASE
 )
@@ -59,7 +60,7 @@ def normalize_name(name: str) -> str:
 
 
 def strip_title_words(text: str) -> str:
-    """Drop document-title words: "Amazon Web Services Invoice" -> "Amazon Web Services"."""
+    """Drop document-title words: "Northwind Cloud Invoice" -> "Northwind Cloud"."""
     previous = None
     while previous != text:
         previous = text
@@ -94,7 +95,8 @@ def looks_like_name(text: str) -> bool:
     digits = sum(ch.isdigit() for ch in text)
     if letters < 2 or digits > letters / 3:
         return False
-    if _ADDRESS.search(text):
+    # A four-digit number is a postcode on an address line, but a founding year in "Sportverein 1893 e.V.".
+    if _STREET.search(text) or (_POSTCODE.search(text) and not ends_with_legal_form(text)):
         return False
     words = LEGAL_FORM.sub(" ", text).split()  # "Sp. z o.o." is a legal form, not lower-case prose
     if len(words) > 8:
@@ -105,6 +107,19 @@ def looks_like_name(text: str) -> bool:
         return False  # "hello, please pay": names are written with capitals
     lowercase_words = [w for w in words if w[:1].islower() and w.lower() not in _PARTICLES]
     return len(lowercase_words) <= 1
+
+
+def ends_with_legal_form(text: str) -> bool:
+    forms = list(LEGAL_FORM.finditer(text))
+    return bool(forms) and forms[-1].end() == len(text.rstrip())
+
+
+def looks_like_address(text: str) -> bool:
+    """Whether a cell is a street or a postcode-and-city line: what follows a name in a postal address block."""
+    text = text.strip()
+    if ":" in text or sum(ch.isalpha() for ch in text) < 3:
+        return False  # a field ("Tel: 0123") or a bare number ("$10.00" under a "Rate" header)
+    return bool(_STREET.search(text) or _POSTCODE.search(text))
 
 
 def _is_name_token(token: str) -> bool:
@@ -120,7 +135,7 @@ def name_with_legal_form(line_text: str, form: re.Match[str]) -> tuple[int, int]
     """Span (within the line) of the company name ending in this legal form.
 
     Walks left over capitalised words (at most six, stopping at a column gap, a label or a lower-case word),
-    then right over at most two capitalised words that end the cell ("Rohstoff AG Salzgitter").
+    then right over at most two capitalised words that end the cell ("Stahlwerk AG Norddorf").
     """
     start = form.start()
     words = 0

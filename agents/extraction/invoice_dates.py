@@ -60,6 +60,21 @@ class DatesInText:
                 return self.dates[index]
         return None
 
+    def opening_next_line(self, offset: int) -> DateFound | None:
+        """The date that opens the next non-blank line, when nothing but blanks follows `offset` on its own line:
+        "Rechnung Nr. 47110815 vom" wrapped before its date."""
+        layout = self.layout
+        line = layout.line_at(offset)
+        if layout.text[offset : line.end].strip():
+            return None
+        following = layout.following_lines(line.number, 1)
+        if not following or not following[0].cells:
+            return None
+        index = self._first_from(following[0].start)
+        if index < len(self.dates) and self.dates[index].start == following[0].cells[0].start:
+            return self.dates[index]
+        return None
+
     def on_discount_line(self, position: int) -> bool:
         """Whether the line at `position` offers an early-payment discount; each line is searched once, however
         many labels it holds."""
@@ -87,9 +102,15 @@ def find_issue_date(layout: Layout, dates: DatesInText, invoice_number: Found[st
         gap = _GAP.match(text, number_end)
         connector = labels.NUMBER_DATE_CONNECTOR.match(text, gap.end(), layout.line_at(number_end).end) if gap else None
         if connector is not None:
-            found = dates.first_after(connector.start(), connector.end())
+            found = dates.first_after(connector.start(), connector.end()) or dates.opening_next_line(connector.end())
             if found:
                 return Found(found.iso, (found.start, found.end), 0.85)
+    # A letter's own date line: "München, den 01.11.2024", "Paris, le 3 mars 2024", "Warszawa, dnia 12.03.2024".
+    # It outranks a bare "Datum:", which on such letters is often a print stamp in the footer.
+    for match in labels.LETTER_DATE.finditer(text):
+        found = dates.first_after(match.start(), match.end())
+        if found:
+            return Found(found.iso, (found.start, found.end), 0.75)
     for pattern, confidence in ((labels.GENERIC_DATE, 0.75), (labels.FALLBACK_ISSUE_DATE, 0.6)):
         for match in pattern.finditer(text):
             found = dates.first_after(match.start(), match.end())

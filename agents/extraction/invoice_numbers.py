@@ -14,6 +14,8 @@ _CELL_TEXT = re.compile(r"[^\s]+(?:[ ][^\s]+)*")
 _PREFIX = re.compile(r"[A-Z]{1,4}")  # "F 1234K20/1234/12": a short series letter printed apart from the digits
 _TOKEN = re.compile(r"\S+")
 _DIGIT = re.compile(r"\d")
+# The marker of a number printed under its title: "# 1234", "No. 1234", "nº 2023-6013", "N°F-2024001".
+_NUMBER_MARKER = re.compile(r"#|(?:no|nr)\.?\s|n[°º]\s*", re.IGNORECASE)
 # No invoice number runs this long; reading only this far keeps the work per label constant on a long line.
 _MAX_IDENTIFIER_CHARS = 80
 _MAX_GAP_CHARS = 400  # a label's value may sit across a wide column gap, but not across a page
@@ -93,7 +95,7 @@ def find_invoice_number(layout: Layout) -> Found[str] | None:
             if not labels.DOCUMENT_TITLE.fullmatch(cell.text):
                 continue
             for below in layout.cells_below(line.number, cell.column, cell.column_end, max_lines=2, slack=8):
-                marker = re.match(r"#|(?:no|nr)\.?\s", below.text, re.IGNORECASE)
+                marker = _NUMBER_MARKER.match(below.text)
                 if marker:
                     found = read_identifier(text, below.start + marker.end(), below.end)
                     if found is not None:

@@ -48,6 +48,14 @@ INVOICE_NUMBER = re.compile(
         "n° facture",
         "no de facture",
         rf"facture {_NO}",
+        rf"avoir {_NO}",
+        rf"note de crédit {_NO}",
+        rf"credit note {_NO}",
+        rf"creditnota {_NO}",
+        "creditnotanummer",
+        "gutschriftsnummer",
+        rf"gutschrift {_NO}",
+        rf"faktura korygująca {_NO}",
         "factuurnummer",
         "factuurnr\\.?",
         rf"factuur {_NO}",
@@ -60,9 +68,11 @@ INVOICE_NUMBER = re.compile(
     _FLAGS,
 )
 # "Handelsrechnung (380) Nr. 47110815", "Rechnung des Versicherers (575) Nr. 01.234": a document title, then
-# within the same phrase a number marker.
+# within the same phrase a number marker. A credit note ("avoir") or a factored invoice ("facture affacturée",
+# the title often broken over two lines) is numbered like an invoice.
 TITLED_NUMBER = re.compile(
-    r"(?<![^\W\d_])(?:[^\W\d_]*rechnung|invoice|facture|factuur|faktura|gutschrift|credit note)"
+    r"(?<![^\W\d_])(?:[^\W\d_]*rechnung|invoice|facture|factuur|faktura|gutschrift|credit note|avoir"
+    r"|affactur[ée]e)"
     r"(?![^\W\d_])[^\n:]{0,40}?(?<![^\W\d_])(?:nr|no|n°|nº|nummer)\.?(?![^\W\d_])",
     _FLAGS,
 )
@@ -115,6 +125,8 @@ ISSUE_DATE = compile_labels(
 )
 # A bare "Date:"/"Datum:" at the start of a cell: usually the issue date, unless qualified by another word.
 GENERIC_DATE = re.compile(r"(?:(?<=\n)|(?<=^)|(?<=\n )|(?<=  )|(?<=\t)|(?<=\f))(?:date|datum|data)(?![^\W\d_])", _FLAGS)
+# The date line of a letter: a place name, a comma, then "den"/"le"/"dnia" and the date.
+LETTER_DATE = re.compile(r"(?<=[^\W\d_]),[ \t]+(?:den|le|dnia)(?![^\W\d_])", _FLAGS)
 # Dates printed for receipts and orders: a last resort for the issue date.
 FALLBACK_ISSUE_DATE = compile_labels(
     "payment date", "date paid", "paid on", "order date", "date of sale", "sale date", "data sprzedaży",
@@ -259,15 +271,30 @@ CUSTOMER = compile_labels(
     "rechnungsadresse", "lieferadresse", "lieferanschrift", "empfänger", "auftraggeber", "facturé à",
     "facture à", "adresse de facturation", "adresse de livraison", "destinataire", "acheteur", "klant",
     "factuuradres", "afleveradres", "geleverd aan", "nabywca", "odbiorca", "płatnik", "kupujący",
+    "adresse du client", "adresse client", "coordonnées client",
 )  # fmt: skip
-# Sentences naming the seller: "All AWS Services are sold by X", "Thank you for your business with X".
+# Parties that act for the seller without being the issuer: never read as the vendor either.
+OTHER_PARTY = compile_labels(
+    "représentant fiscal", "representant fiscal", "tax representative", "fiscal representative",
+    "steuerlicher vertreter", "fiskalvertreter", "fiscaal vertegenwoordiger", "przedstawiciel podatkowy",
+)  # fmt: skip
+# Sentences naming the seller: "All services are sold by X", "Thank you for your business with X". Not "payable
+# to X": the payee may be a factor or a collection agent, and a note is no place to learn who issued the bill.
 SELLER_PHRASE = re.compile(
     r"(?:sold by|provided by|issued by|operated by|thank you for (?:your business with|choosing|shopping with)"
-    r"|thanks for choosing|make (?:all )?(?:checks|cheques) payable to|payable to|verkauft (?:von|durch)"
+    r"|thanks for choosing|verkauft (?:von|durch)"
     r"|vendu par|émis par|verkocht door|geleverd door|sprzedawane przez|wystawione przez)[ \t:]+",
     _FLAGS,
 )
 ACCOUNT_HOLDER = compile_labels(
     "account name", "account holder", "beneficiary", "kontoname", "kontoinhaber", "titulaire du compte",
     "titulaire", "rekeninghouder", "ten name van", "t.n.v.", "odbiorca przelewu", "właściciel rachunku",
+)  # fmt: skip
+# Labels of a company's tax or registration id, printed in its address block or footer.
+TAX_ID = compile_labels(
+    "vat", "vat no", "vat number", "vat reg no", "vat registration no", "vat id", "tax id", "tax no", "ein", "gst",
+    "gstin", "abn", "ust-idnr", "ust-id-nr", "ust\\.?-id\\.?-nr", "ust-id", "ustid", "ust\\.? id", "steuernummer",
+    "st\\.?-nr", "steuer-nr", "uid", "tva", "n° tva", "tva intracommunautaire", "siren", "siret", "rcs", "btw",
+    "btw-nr", "btw nummer", "kvk", "nip", "regon", "krs", "cif", "nif", "p\\.? ?iva", "partita iva", "cvr",
+    "org\\.? ?nr", "hrb", "hra",
 )  # fmt: skip

@@ -11,7 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from agents.extraction import labels
-from agents.extraction.company_names import SEGMENT_SEPARATOR, clean_name, looks_like_name, normalize_name
+from agents.extraction.company_names import (
+    SEGMENT_SEPARATOR,
+    clean_name,
+    ends_with_legal_form,
+    looks_like_name,
+    normalize_name,
+)
 from agents.extraction.layout import Cell, Layout
 
 _BLOCK_LINES = 8
@@ -27,7 +33,8 @@ _NAME_KEY = re.compile(
     re.IGNORECASE,
 )
 # Labels that only name a party when followed by a colon or standing alone in their cell ("FROM    TO"):
-# as plain words they occur in sentences.
+# as plain words they occur in sentences. Every one-word seller label is one of them too: specimens and
+# letterheads print "SELLER TRADE NAME" or "FOURNISSEUR F SARL", where the word is part of a name, not a label.
 _NEEDS_COLON = re.compile(r"^(?:from|to|vendor|supplier|customer|client|kunde|klant|recipient)$", re.IGNORECASE)
 
 
@@ -42,14 +49,30 @@ class PartyBlock:
         named = _name_field(layout, self)
         if named is not None:
             return named
-        for cell in self.cells:
+        for index, cell in enumerate(self.cells):
             if _KEY_VALUE.match(cell.text) or cell.text.startswith(":") or _is_key_cell(layout, cell):
                 continue
             candidate = clean_name(SEGMENT_SEPARATOR.split(cell.text)[0])
             if looks_like_name(candidate):
                 offset = cell.text.find(candidate)
-                return candidate, (cell.start + offset, cell.start + offset + len(candidate))
+                span = (cell.start + offset, cell.start + offset + len(candidate))
+                following = self.cells[index + 1] if index + 1 < len(self.cells) else None
+                return _joined_with_continuation(candidate, span, cell, following)
         return None
+
+
+def _joined_with_continuation(
+    name: str, span: tuple[int, int], cell: Cell, following: Cell | None
+) -> tuple[str, tuple[int, int]]:
+    """A long name wrapped onto the next line of its column: the second line carries the legal form
+    ("Hanse Gegenseitige" over "Versicherungsgesellschaft Nord a.G."), the first does not."""
+    if following is None or following.line_no != cell.line_no + 1 or abs(following.column - cell.column) > 2:
+        return name, span
+    rest = clean_name(following.text)
+    if ends_with_legal_form(name) or not ends_with_legal_form(rest) or not looks_like_name(rest):
+        return name, span
+    joined = f"{name} {rest}"
+    return (joined, (span[0], following.end)) if looks_like_name(joined) else (name, span)
 
 
 @dataclass
@@ -80,14 +103,28 @@ def _is_key_cell(layout: Layout, cell: Cell) -> bool:
     return cell.text.endswith(":") or bool(_COLON_AFTER.match(line.text, cell.column_end))
 
 
-def _label_at_cell_start(layout: Layout, match: re.Match[str]) -> bool:
+def _label_at_cell_start(layout: Layout, match: re.Match[str], *, one_word_needs_colon: bool = False) -> bool:
     cell = layout.cell_at(match.start())
     if cell is None or cell.start != match.start():
         return False
-    if _NEEDS_COLON.match(match.group().strip()):
+    label = match.group().strip()
+    if _NEEDS_COLON.match(label) or (one_word_needs_colon and " " not in label and "\t" not in label):
         alone = cell.end == match.end()
         return alone or layout.text[match.end() : match.end() + 3].lstrip(" \t").startswith(":")
     return True
+
+
+def _opens_block(text: str, pattern: re.Pattern[str]) -> bool:
+    """Whether a cell starts with a party label; a one-word seller label only counts as one with a colon or
+    alone ("Seller:", not "SELLER TAX REP")."""
+    match = pattern.match(text)
+    if match is None:
+        return False
+    label = match.group().strip()
+    if pattern is not labels.SELLER or " " in label or "\t" in label:
+        return True
+    rest = text[match.end() :].lstrip(" \t")
+    return not rest or rest.startswith(":")
 
 
 def _block(layout: Layout, match: re.Match[str], stop_labels: re.Pattern[str]) -> PartyBlock:
@@ -114,7 +151,7 @@ def _block(layout: Layout, match: re.Match[str], stop_labels: re.Pattern[str]) -
     content_seen = bool(cells)
     for below in layout.lines[line.number + 1 : line.number + 1 + _BLOCK_LINES]:
         in_column = below.cells_starting_in(left_edge, right_edge, limit=_MAX_BLOCK_CELLS)
-        if in_column and stop_labels.match(in_column[0].text):
+        if in_column and _opens_block(in_column[0].text, stop_labels):
             break  # the next party's block starts
         if not in_column:
             if content_seen and below.is_blank:
@@ -158,24 +195,30 @@ def _name_field(layout: Layout, block: PartyBlock) -> tuple[str, tuple[int, int]
     return None
 
 
-def _party_labels(layout: Layout, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+def _party_labels(
+    layout: Layout, pattern: re.Pattern[str], *, one_word_needs_colon: bool = False
+) -> Iterator[re.Match[str]]:
     found = 0
     for match in pattern.finditer(layout.text):
         if found >= _MAX_PARTY_LABELS:
             return
-        if _label_at_cell_start(layout, match):
+        if _label_at_cell_start(layout, match, one_word_needs_colon=one_word_needs_colon):
             found += 1
             yield match
 
 
 def seller_blocks(layout: Layout) -> list[PartyBlock]:
-    return [_block(layout, match, labels.CUSTOMER) for match in _party_labels(layout, labels.SELLER)]
+    return [
+        _block(layout, match, labels.CUSTOMER)
+        for match in _party_labels(layout, labels.SELLER, one_word_needs_colon=True)
+    ]
 
 
 def customer_regions(layout: Layout) -> CustomerRegions:
     regions = CustomerRegions()
-    for match in _party_labels(layout, labels.CUSTOMER):
-        block = _block(layout, match, labels.SELLER)
-        # Only the first lines of a customer block hold names; further down come addresses and ids.
-        regions.add(block.cells[:6])
+    for pattern in (labels.CUSTOMER, labels.OTHER_PARTY):
+        for match in _party_labels(layout, pattern):
+            block = _block(layout, match, labels.SELLER)
+            # Only the first lines of a customer block hold names; further down come addresses and ids.
+            regions.add(block.cells[:6])
     return regions

@@ -30,6 +30,7 @@ from agents.extraction.pdf import is_pdf
 from agents.extraction.reading_window import evidence_in_source, reading_window
 from agents.extraction.schemas import InvoiceFields
 from finance.errors import InvalidInvoice, TreasurerError
+from finance.lookalikes import lookalike_problem
 from finance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ class InvoiceExtractor:
         # and so does a text too long to be read whole.
         consistency = [flag for flag in offline.flags if is_consistency_flag(flag) or flag.startswith(OVERSIZED)]
         flags = [*grounded.flags, *cross_check(grounded.fields, offline.fields), *consistency]
+        flags.extend(flag for flag in lookalike_flags(grounded.fields) if flag not in flags)
         return ExtractionResult(grounded.fields, "llm", tuple(flags))
 
     @staticmethod
@@ -127,7 +129,10 @@ def _read_einvoice(text: str, document: bytes | None) -> ExtractionResult:
         visible = _read_offline(text)
         flags += einvoice_cross_check(einvoice, visible.fields)
         flags += [f for f in visible.flags if is_consistency_flag(f) and not f.startswith("ambiguous:")]
-    return ExtractionResult(einvoice_fields(einvoice, text), "einvoice", tuple(dict.fromkeys(flags)))
+    fields = einvoice_fields(einvoice, text)
+    # Exact data can still name the seller in look-alike letters: the XML is the vendor's word, not the registry's.
+    flags += lookalike_flags(fields)
+    return ExtractionResult(fields, "einvoice", tuple(dict.fromkeys(flags)))
 
 
 def _read_offline(text: str) -> GroundingReport:
@@ -138,6 +143,7 @@ def _read_offline(text: str) -> GroundingReport:
     report = ground(fields, read)
     # Where the document contradicts itself (lines vs total, two totals, words vs digits, a credit note...).
     report.flags.extend(check_consistency(read, fields))
+    report.flags.extend(lookalike_flags(report.fields))
     if window is None:
         return report
     return GroundingReport(evidence_in_source(report.fields, window), [window.flag(), *report.flags])
@@ -150,6 +156,12 @@ def _ground_answer(answer: InvoiceFields, text: str) -> GroundingReport:
         return ground(answer, text)
     report = ground(answer, window.text)
     return GroundingReport(evidence_in_source(report.fields, window), report.flags)
+
+
+def lookalike_flags(fields: InvoiceFields) -> list[str]:
+    """A vendor name in look-alike letters or with invisible characters is never trusted on its own."""
+    problem = lookalike_problem(fields.vendor)
+    return [f"confusable:vendor: {problem}"] if problem else []
 
 
 async def _off_loop_if_long(text: str, function: Callable[..., T], *args: object) -> T:

@@ -39,11 +39,13 @@ _MAX_LABEL_WORDS = 5  # a longer phrase is a sentence that happens to contain "t
 _MAX_LABEL_REACH = 120
 # A total row holds a net, a tax and a gross amount; a "row" of more is a table or a list of numbers.
 _MAX_ROW_AMOUNTS = 6
+_COLUMN_LINES = 4  # lines under a total's column header searched for its amount
 
 
 def _is_item_header(line_text: str) -> bool:
-    """A line-item table header: its "Total"/"Betrag" column holds line amounts, not the invoice total."""
-    return len(labels.ITEM_HEADER_WORDS.findall(line_text)) >= 3
+    """A line-item table header: its "Total"/"Betrag" column holds line amounts, not the invoice total.
+    Words are counted once: "TOTAL HT   TOTAL TVA   TOTAL TTC" heads a totals row, not an item table."""
+    return len({word.lower() for word in labels.ITEM_HEADER_WORDS.findall(line_text)}) >= 3
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,9 @@ def _candidates(masked: Layout, decimal_mark: DecimalMark | None) -> list[_Candi
         if line.number not in item_headers:
             item_headers[line.number] = _is_item_header(line.text)
         if not row and phrase_end == cell.end and not item_headers[line.number]:
-            for under in masked.cells_below(line.number, cell.column, cell.column_end, max_lines=2):
+            # Lines that print nothing in the label's column (a paragraph wrapping beside it) do not end the column.
+            under_cells = masked.cells_below(line.number, cell.column, cell.column_end, max_lines=_COLUMN_LINES)
+            for under in under_cells[:2]:
                 row = find_amounts(text, under.start, under.end, decimal_mark)
                 if row:
                     below = True
@@ -183,16 +187,26 @@ def find_total_candidates(
     ]
 
 
+# Which rows are read first. A "Total TTC" column header over its amount still states the grand total, and
+# outranks an amount due printed beside its label, which is what is left after a prepayment.
+_PREFERENCE = (
+    (TotalKind.GROSS, False),
+    (TotalKind.GROSS, True),
+    (TotalKind.PLAIN, False),
+    (TotalKind.DUE, False),
+    (TotalKind.PLAIN, True),
+    (TotalKind.DUE, True),
+)
+
+
 def find_total(layout: Layout, dates: list[DateFound], decimal_mark: DecimalMark | None) -> TotalFound | None:
     masked = Layout(_mask_dates(layout.text, dates))
     candidates = [c for c in _candidates(masked, decimal_mark) if c.amount.value > 0]
     if not candidates:
         return None
-    for below in (False, True):
-        for kind in TotalKind:
-            pool = [c for c in candidates if c.kind == kind and c.below == below]
-            if not pool:
-                continue
+    for kind, below in _PREFERENCE:
+        pool = [c for c in candidates if c.kind == kind and c.below == below]
+        if pool:
             # Money is printed with cents; a bare integer on a total row is a quantity or an item count.
             with_cents = [c for c in pool if c.amount.has_decimals]
             pool = with_cents or pool

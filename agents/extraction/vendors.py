@@ -17,6 +17,7 @@ from agents.extraction.company_names import (
     LEGAL_FORM,
     SEGMENT_SEPARATOR,
     clean_name,
+    ends_with_legal_form,
     first_segment,
     looks_like_name,
     name_with_legal_form,
@@ -25,7 +26,9 @@ from agents.extraction.company_names import (
 )
 from agents.extraction.findings import Found
 from agents.extraction.layout import Layout
+from agents.extraction.letterhead import address_blocks
 from agents.extraction.parties import CustomerRegions, customer_regions, seller_blocks
+from agents.extraction.web_domains import WebDomains
 
 _SENDER_LINE = re.compile(r"^[ \t\f]*(?P<name>\S.*?)\s+[-–—•●|·]\s+.+?\s+[-–—•●|·]\s+.*\d{4,5}")
 _FRENCH_REGISTRATION = re.compile(r"\s+au\s+capital\s+(?:social\s+)?de\b", re.IGNORECASE)
@@ -47,11 +50,6 @@ class _Candidate:
     span: tuple[int, int]
     score: float
     rule: str
-
-
-def _ends_with_legal_form(name: str) -> bool:
-    forms = list(LEGAL_FORM.finditer(name))
-    return bool(forms) and forms[-1].end() == len(name)
 
 
 def _legal_form_candidates(layout: Layout, customers: CustomerRegions) -> list[_Candidate]:
@@ -95,11 +93,14 @@ def _phrase_candidates(layout: Layout) -> list[_Candidate]:
         line = layout.line_at(phrase.start())
         rest = re.split(r"\s{2,}|[!?;]", text[phrase.end() : min(line.end, phrase.end() + _NAME_REACH)])[0]
         name = first_segment(rest)
-        if name.endswith(".") and not _ends_with_legal_form(name):
+        if name.endswith(".") and not ends_with_legal_form(name):
             name = name[:-1]  # the full stop of the sentence, not of "Inc."
         if looks_like_name(name):
             start = phrase.end() + rest.find(name)
-            found.append(_Candidate(name, (start, start + len(name)), 80, "phrase"))
+            # In the letterhead the sentence introduces the page; in the body or the notes it is a claim the
+            # header outranks ("issued by <a registered vendor>" on another company's letterhead).
+            score = 80 if line.number < _TOP_LINES else 70
+            found.append(_Candidate(name, (start, start + len(name)), score, "phrase"))
     for registration in _FRENCH_REGISTRATION.finditer(text):
         line = layout.line_at(registration.start())
         before = line.text[max(0, registration.start() - line.start - _NAME_REACH) : registration.start() - line.start]
@@ -175,12 +176,28 @@ def _account_holder_candidates(layout: Layout, customers: CustomerRegions) -> li
     return found
 
 
+def _address_block_candidates(layout: Layout, customers: CustomerRegions) -> list[_Candidate]:
+    """A name over its street at the top of the page. Stating a tax id under the address, or printing the name
+    again (letterhead and footer), is what an issuer does for itself; a customer's block is printed once."""
+    found: list[_Candidate] = []
+    for block in address_blocks(layout):
+        if customers.covers(block.span) or customers.names_customer(block.name):
+            continue
+        score = 60.0
+        if block.states_tax_id:
+            score += 15
+        if layout.text.count(block.name) > 1:
+            score += 10
+        found.append(_Candidate(block.name, block.span, score, "address block"))
+    return found
+
+
 def _first_line_candidate(layout: Layout, customers: CustomerRegions) -> list[_Candidate]:
     """The first name-like cell at the top of the page: letterheads print the issuer first."""
     for line in layout.lines[:_TOP_LINES]:
         for cell in line.cells:
-            if customers.covers((cell.start, cell.end)) or labels.SELLER.match(cell.text):
-                continue
+            if customers.covers((cell.start, cell.end)) or labels.SELLER.match(cell.text) or cell.text.endswith(":"):
+                continue  # a field's label ("Rechnungsnummer:") is no name
             if labels.CUSTOMER.match(cell.text):
                 break
             name = first_segment(strip_title_words(SEGMENT_SEPARATOR.split(cell.text)[0]))
@@ -199,6 +216,7 @@ def find_vendor(layout: Layout) -> Found[str] | None:
         + _sender_line_candidates(layout)
         + _legal_form_candidates(layout, customers)
         + _account_holder_candidates(layout, customers)
+        + _address_block_candidates(layout, customers)
         + _first_line_candidate(layout, customers)
     )
     if not candidates:
@@ -207,9 +225,15 @@ def find_vendor(layout: Layout) -> Found[str] | None:
     rules: dict[str, set[str]] = {}
     for candidate in candidates:
         rules.setdefault(normalize_name(candidate.name), set()).add(candidate.rule)
-    best = max(
-        candidates,
-        key=lambda c: (c.score + 5 * (len(rules[normalize_name(c.name)]) - 1), -c.span[0]),
-    )
+    domains = WebDomains(layout.text, skip=customers.covers)
+    spelled = {key: domains.spells(key, LEGAL_FORM) for key in {c.name for c in candidates}}
+
+    def weight(candidate: _Candidate) -> tuple[float, int]:
+        agreement = 5 * (len(rules[normalize_name(candidate.name)]) - 1)
+        # The issuer writes from its own domain: "info@northwind.example" names Northwind, not the customer beside it.
+        domain = 20 if spelled[candidate.name] else 0
+        return candidate.score + agreement + domain, -candidate.span[0]
+
+    best = max(candidates, key=weight)
     confidence = min(0.95, 0.3 + best.score / 150)
     return Found(best.name, best.span, round(confidence, 2))

@@ -61,10 +61,13 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
                 amount_units = to_base_units(fields.total, ctx.token.decimals)
             except InvalidInvoice as exc:
                 problems.append(exc.message)
-        vendor = await VendorRepository(session).match_invoice(
+        match = await VendorRepository(session).identify(
             vendor_name=fields.vendor, payee_account=fields.payee_account, text=raw_text
         )
-        checks: dict[str, Any] = {"flags": list(result.flags)}
+        vendor = match.vendor
+        # A doubt about who issued the bill (a look-alike name, a vendor's tax id on another issuer's page) is
+        # an extraction flag: the invoice goes to a person, with the doubt as the reason.
+        checks: dict[str, Any] = {"flags": [*result.flags, *([f"vendor_match: {match.doubt}"] if match.doubt else [])]}
         if vendor is not None:
             keys = bill_keys(
                 vendor.id,
@@ -96,7 +99,7 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
             invoice_id=invoice_id,
             step="extract",
             outcome="extracted" if not problems else "unreadable",
-            reason=_summary(result, vendor.name if vendor else None, problems),
+            reason=_summary(result, vendor.name if vendor else None, problems, checks["flags"]),
             details={
                 "engine": result.engine,
                 "text_source": text_source,
@@ -133,7 +136,7 @@ def _state(vendor_id: uuid.UUID | None, amount_units: int | None, fields: dict) 
     }
 
 
-def _summary(result: ExtractionResult, vendor: str | None, problems: list[str]) -> str:
+def _summary(result: ExtractionResult, vendor: str | None, problems: list[str], flags: list[str]) -> str:
     fields = result.fields
     parts = [
         f"{result.engine} extraction",
@@ -141,4 +144,4 @@ def _summary(result: ExtractionResult, vendor: str | None, problems: list[str]) 
         f"invoice {fields.invoice_number or 'without number'}",
         f"total {fields.total} {fields.currency or ''}".strip() if fields.total is not None else "no total",
     ]
-    return ", ".join(parts) + "".join(f"; {p}" for p in [*problems, *result.flags])
+    return ", ".join(parts) + "".join(f"; {p}" for p in [*problems, *flags])

@@ -60,12 +60,20 @@ def _identifier_lookalikes(size: int) -> str:
     return "\n".join(parts)[:size]
 
 
+def _address_blocks_and_domains(size: int) -> str:
+    """Names over streets in wide columns at the top (each a letterhead candidate) and mail addresses."""
+    names = "Acme Widgets Ltd  info@acme.example  " * (size // 74 + 1)
+    streets = "12 High Street  www.acme.example   " * (size // 74 + 1)
+    return f"{names}\n{streets}"[:size]
+
+
 ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "repeated total label": _repeated_total,
     "short numeric lines": _short_numeric_lines,
     "one long line of labels": _one_long_line_of_labels_and_amounts,
     "many labelled lines": _many_labelled_lines,
     "identifier look-alikes": _identifier_lookalikes,
+    "address blocks and domains": _address_blocks_and_domains,
 }
 
 

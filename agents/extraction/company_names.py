@@ -12,11 +12,13 @@ _LEGAL_FORMS_ANY_CASE = (
     r"Limited", r"PLC", r"LLP", r"Corp\.?", r"Corporation", r"SARL", r"S\.à[ \t]?r\.l\.", r"SASU", r"EURL",
     r"Sp\.[ \t]*z[ \t]*o\.[ \t]*o\.?", r"spółka[ \t]+z[ \t]+ograniczoną[ \t]+odpowiedzialnością",
     r"spółka[ \t]+akcyjna", r"S\.p\.A\.", r"S\.r\.l\.", r"KGaA",
+    r"S\.L\.U?\.?", r"S\.A\.U\.", r"Ltda\.?", r"Lda\.?", r"S\.n\.c\.", r"S\.a\.s\.", r"s\.r\.o\.",
+    r"spol\.[ \t]*s[ \t]*r\.[ \t]*o\.", r"d\.o\.o\.", r"Kft\.", r"Zrt\.",
 )  # fmt: skip
 _LEGAL_FORMS_EXACT_CASE = (
     r"S\.A\.S\.?", r"SAS", r"S\.A\.", r"SA", r"B\.V\.?", r"BV", r"N\.V\.", r"NV", r"V\.O\.F\.", r"e\.K\.",
     r"e\.V\.", r"a\.G\.", r"OHG", r"GbR", r"UG", r"AG", r"KG", r"SE", r"Oy", r"Oyj", r"A/S", r"ApS", r"AB",
-    r"ASA", r"AS", r"LP", r"SRL", r"SPA",
+    r"ASA", r"AS", r"LP", r"SRL", r"SPA", r"SL", r"SLU", r"a\.s\.", r"HB", r"KB",
 )  # fmt: skip
 LEGAL_FORM = re.compile(
     r"(?<![^\s,])(?:"
@@ -45,7 +47,9 @@ _TITLE_WORDS = re.compile(
 )
 _STREET = re.compile(
     r"\d+[a-z]?\s*$|^\d|(?<![^\W\d_])(?:str\.|straße|strasse|street|st\.|road|rd\.|avenue|ave\.?|weg|laan"
-    r"|ul\.|rue|allee|platz|suite|floor|level|box|postfach)(?![^\W\d_])",
+    r"|ul\.|rue|allee|platz|suite|floor|level|box|postfach|c/|calle|avda\.?|avenida|plaza|paseo|via|viale|corso"
+    r"|piazza|rua|travessa|largo|[^\W\d_]*gatan|[^\W\d_]*vägen|[^\W\d_]*gade|[^\W\d_]*vej|náměstí|ulice|nám\.)"
+    r"(?![^\W\d_])",
     re.IGNORECASE,
 )
 _POSTCODE = re.compile(r"\b\d{4,5}\b")

@@ -1,4 +1,5 @@
-"""The words invoices print next to their fields, in English, German, French, Dutch and Polish.
+"""The words invoices print next to their fields, in English, German, French, Dutch and Polish, and the commonest
+labels of Spanish, Italian, Portuguese, Swedish, Danish/Norwegian and Czech/Slovak invoices.
 
 Only vocabulary lives here; the modules that find each field decide what to do with a match. A space in a label
 matches a short run of spaces or tabs, because layout text stretches "Invoice   number" across a column.
@@ -26,7 +27,7 @@ def compile_labels(*labels: str) -> re.Pattern[str]:
 
 
 # --- invoice number -------------------------------------------------------------------------------------------
-_NO = r"(?:no\.?|nr\.?|n°|nº|no°|#|num\.?|number|nummer|numer|numéro|numero)"
+_NO = r"(?:no\.?|nr\.?|n°|nº|n\.º|no°|#|num\.?|number|nummer|numer|numéro|numero|número|č\.|číslo)"
 INVOICE_NUMBER = re.compile(
     _alternatives(
         rf"invoice {_NO}",
@@ -64,6 +65,20 @@ INVOICE_NUMBER = re.compile(
         "numer faktury",
         "nr faktury",
         "nr\\. faktury",
+        # es / it / pt / sv / da-no / cs-sk
+        rf"factura {_NO}",
+        rf"{_NO} (?:de )?factura",
+        rf"fattura {_NO}",
+        rf"{_NO} fattura",
+        "numero documento",
+        rf"fatura {_NO}",
+        rf"{_NO} (?:da )?fatura",
+        "fakturanummer",
+        "fakturanr\\.?",
+        rf"faktura {_NO}",
+        "číslo faktury",
+        "variabilní symbol",
+        "číslo dokladu",
     ),
     _FLAGS,
 )
@@ -72,12 +87,13 @@ INVOICE_NUMBER = re.compile(
 # the title often broken over two lines) is numbered like an invoice.
 TITLED_NUMBER = re.compile(
     r"(?<![^\W\d_])(?:[^\W\d_]*rechnung|invoice|facture|factuur|faktura|gutschrift|credit note|avoir"
-    r"|affactur[ée]e)"
-    r"(?![^\W\d_])[^\n:]{0,40}?(?<![^\W\d_])(?:nr|no|n°|nº|nummer)\.?(?![^\W\d_])",
+    r"|affactur[ée]e|factura|fattura|fatura)"
+    r"(?![^\W\d_])[^\n:]{0,40}?(?<![^\W\d_])(?:nr|no|n°|nº|nummer|č)\.?(?![^\W\d_])",
     _FLAGS,
 )
 TITLE_THEN_NUMBER = re.compile(
-    r"(?:(?<=\n)|(?<=^)|(?<=  ))[ \t\f]*(?:tax[ \t]+)?(?:invoice|rechnung|facture|factuur|faktura(?:[ \t]+vat)?)"
+    r"(?:(?<=\n)|(?<=^)|(?<=  ))[ \t\f]*(?:tax[ \t]+)?(?:invoice|rechnung|facture|factuur|faktura(?:[ \t]+vat)?"
+    r"|factura|fattura|fatura)"
     r"(?=[ \t]+[^\W_]*\d)",
     _FLAGS,
 )
@@ -122,6 +138,18 @@ ISSUE_DATE = compile_labels(
     "data faktury",
     "data dokumentu",
     "data wystawienia faktury",
+    "fecha de factura",
+    "fecha de emisión",
+    "fecha factura",
+    "data fattura",
+    "data documento",
+    "data emissione",
+    "data de emissão",
+    "data da fatura",
+    "fakturadatum",
+    "fakturadato",
+    "datum vystavení",
+    "dátum vyhotovenia",
 )
 # A bare "Date:"/"Datum:" at the start of a cell: usually the issue date, unless qualified by another word.
 GENERIC_DATE = re.compile(r"(?:(?<=\n)|(?<=^)|(?<=\n )|(?<=  )|(?<=\t)|(?<=\f))(?:date|datum|data)(?![^\W\d_])", _FLAGS)
@@ -171,6 +199,24 @@ DUE_DATE = compile_labels(
     "termin zapłaty",
     "płatne do",
     "zapłata do",
+    "vencimiento",
+    "fecha de vencimiento",
+    "fecha vencimiento",
+    "scadenza",
+    "data scadenza",
+    "data di scadenza",
+    "vencimento",
+    "data de vencimento",
+    "data vencimento",
+    "förfallodatum",
+    "förfallodag",
+    "forfald",
+    "forfaldsdato",
+    "forfallsdato",
+    "betalingsfrist",
+    "datum splatnosti",
+    "splatnost",
+    "dátum splatnosti",
 )
 # Sentences that end in the due date: "Bitte überweisen Sie bis zum 30.05.2017", "Please remit until ...".
 DUE_DATE_PHRASE = compile_labels(
@@ -200,28 +246,34 @@ TOTAL_KEYWORD = compile_labels(
     "zahlbetrag", "zu zahlen", "razem", "suma", "ogółem", "do zapłaty", "należność", "te betalen", "à payer",
     "a payer", "montant", "amount due", "balance due", "amount payable", "invoice amount", "due payable",
     "amount paid", "ttc", "wartość brutto", "kwota do zapłaty", "totaalbedrag", "openstaand bedrag",
+    "importe total", "total factura", "total a pagar", "totale documento", "totale fattura", "totale da pagare",
+    "importo totale", "valor total", "att betala", "summa att betala", "i alt", "at betale", "å betale",
+    "celkem k úhradě", "k úhradě", "celkem", "spolu na úhradu",
 )  # fmt: skip
 # Classification of the phrase a keyword sits in, strongest meaning first.
 _B = r"(?<![^\W\d_])"  # word start
 _E = r"(?![^\W\d_])"  # word end
 TOTAL_DUE_PHRASE = re.compile(
     rf"{_B}(?:due|payable|paid|zahlbetrag|zu zahlen|fällig|zahlbar|à payer|a payer|te betalen|zapłaty|zaplaty"
-    r"|ausstehend|offen|outstanding|openstaand|balance|restbetrag|reste)",
+    r"|ausstehend|offen|outstanding|openstaand|balance|restbetrag|reste|pagar|da pagare|att betala|at betale"
+    r"|å betale|úhrad)",
     _FLAGS,
 )
 TOTAL_GROSS_PHRASE = re.compile(
     r"grand[ \t]+total|invoice[ \t]+total|total[ \t]+invoice|total[ \t]+facture|facture[ \t]+total|ttc"
     r"|total[ \t]+amount|total[ \t]+for[ \t]+this[ \t]+invoice|invoice[ \t]+amount|gesamtbetrag|gesamtsumme"
     r"|totalbetrag|brutto|rechnungsbetrag|rechnungssumme|endbetrag|endsumme|totaalbedrag|incl|inkl|including"
-    r"|einschl|należność[ \t]+ogółem|ogółem|gross|montant[ \t]+total",
+    r"|einschl|należność[ \t]+ogółem|ogółem|gross|montant[ \t]+total|total[ \t]+factura|totale[ \t]+documento"
+    r"|totale[ \t]+fattura|importe[ \t]+total|i[ \t]+alt",
     _FLAGS,
 )
-TOTAL_PLAIN_PHRASE = re.compile(r"total|totaal|totale|summe|gesamt|razem|suma", _FLAGS)
+TOTAL_PLAIN_PHRASE = re.compile(r"total|totaal|totale|summe|gesamt|razem|suma|celkem|summa", _FLAGS)
 # Qualifiers that make a "total" something other than the grand total: net amounts, partial sums, discounts,
 # prepayments, prices and quantities.
 TOTAL_NOT_GRAND = re.compile(
     rf"{_B}sub[ \t\-]?tota|zwischen|sous|{_B}net{_E}(?![ \t]+(?:à|a)[ \t]+payer)|{_B}netto|nettobetrag"
     rf"|excl|exkl|{_B}ex\.?{_E}|ohne|without|{_B}sans{_E}|zonder|{_B}bez{_E}|{_B}ht{_E}|hors|before|untaxed|w[ \t]+tym"
+    rf"|imponib|ilíquido|iliquido|{_B}sin{_E}|{_B}senza{_E}|{_B}sem{_E}|{_B}utan{_E}|{_B}uden{_E}"
     r"|discount|rabat|skonto|remise|korting|nachlass|zuschl|abschl|waren|surcharge|allowance"
     r"|deposit|anzahlung|vorauszahlung|erhalten|bereits|gezahlt|prepa|credit|gutschrift|savings"
     rf"|position|zeilen|{_B}lines?{_E}|items|pieces|quantity|weight|gewicht|menge|qty|hours|stunden"
@@ -229,7 +281,7 @@ TOTAL_NOT_GRAND = re.compile(
     _FLAGS,
 )
 TAX_WORDS = re.compile(
-    rf"{_B}(?:tax|vat|ust|mwst|steuer\w*|umsatzsteuer|tva|btw|gst|hst|pst|iva|podatek|podatku){_E}",
+    rf"{_B}(?:tax|vat|ust|mwst|steuer\w*|umsatzsteuer|tva|btw|gst|hst|pst|iva|podatek|podatku|moms|mva|dph|igic){_E}",
     _FLAGS,
 )
 TAX_INCLUDED = re.compile(
@@ -262,6 +314,7 @@ SELLER = compile_labels(
     "issued by", "bill from", "billed by", "invoice from", "verkäufer", "lieferant", "rechnungssteller",
     "leistungserbringer", "auftragnehmer", "absender", "vendeur", "fournisseur", "émetteur", "emetteur",
     "prestataire", "verkoper", "leverancier", "afzender", "sprzedawca", "wystawca", "dostawca", "sprzedający",
+    "proveedor", "emisor", "fornitore", "cedente", "fornecedor", "leverantör", "leverandør", "dodavatel",
 )  # fmt: skip
 CUSTOMER = compile_labels(
     "bill to", "billed to", "bill to address", "billing address", "billing contact", "technical contact",
@@ -272,6 +325,8 @@ CUSTOMER = compile_labels(
     "facture à", "adresse de facturation", "adresse de livraison", "destinataire", "acheteur", "klant",
     "factuuradres", "afleveradres", "geleverd aan", "nabywca", "odbiorca", "płatnik", "kupujący",
     "adresse du client", "adresse client", "coordonnées client",
+    "cliente", "destinatario", "spett\\.le", "cessionario", "committente", "adquirente", "kund", "köpare",
+    "odběratel", "odberateľ", "příjemce",
 )  # fmt: skip
 # Parties that act for the seller without being the issuer: never read as the vendor either.
 OTHER_PARTY = compile_labels(

@@ -41,6 +41,8 @@ class ReadDocument:
     source: TextSource
     document: bytes | None = None  # the original, kept as evidence (None for typed text)
     document_type: str | None = None  # its MIME type
+    # OCR only: [start, end) of each word in `text` the OCR may have misread (agents.extraction.ocr_confidence).
+    doubtful_spans: tuple[tuple[int, int], ...] = ()
 
 
 def image_type(data: bytes) -> str | None:
@@ -70,9 +72,11 @@ def read_upload(data: bytes, filename: str | None = None, content_type: str | No
 
 
 def read_scan(data: bytes, mime: str) -> ReadDocument:
-    if mime == "application/pdf":
-        raise NoTextLayer("this PDF has no text layer (a scan?); send a text PDF or the invoice's text")
-    raise UnreadableDocument("this is an image; send a text PDF or the invoice's text")
+    # Imported here: OCR pulls in Pillow and PDFium, which typed text and text PDFs never need.
+    from agents.extraction.scans import read_scanned_document
+
+    read = read_scanned_document(data, mime)
+    return ReadDocument(read.text, TextSource.OCR, data, mime, tuple(read.doubtful))
 
 
 def read_einvoice_xml(data: bytes) -> ReadDocument:

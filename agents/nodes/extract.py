@@ -12,7 +12,9 @@ from langgraph.runtime import Runtime
 
 from agents.context import TreasurerContext
 from agents.extraction.accounts import PayoutScan, scan_payout_identifiers
+from agents.extraction.ocr_confidence import uncertain_fields
 from agents.extraction.service import ExtractionResult
+from agents.extraction.uploads import TextSource
 from agents.state import InvoiceState
 from finance.claims import BillLine, bill_keys, claim_bill
 from finance.decisions import DecisionLog
@@ -33,9 +35,13 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
             # A re-run after a crash: what was read and decided then stands.
             return _state(invoice.vendor_id, invoice.total_units, invoice.fields or {})
         raw_text = invoice.raw_text
+        text_source, doubtful = invoice.text_source, invoice.ocr_doubtful_spans
 
     # Outside any transaction: an LLM call can take seconds and must not hold a connection or a lock.
     result = await ctx.extractor.extract(raw_text)
+    if text_source == TextSource.OCR:
+        # OCR text is a reading of the document, not the document: a value read off a doubtful word goes to a human.
+        result = result.with_flags(uncertain_fields(result.fields, doubtful or []))
     payout = await _scan_payout(raw_text)
 
     async with ctx.sessions.begin() as session:
@@ -83,13 +89,15 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
         stored["dedupe_key"] = dedupe_key(vendor.id, fields.invoice_number, invoice.text_sha256) if vendor else None
         stored["checks"] = checks
         stored["engine"] = result.engine
+        stored["text_source"] = text_source
         await log.append(
             invoice_id=invoice_id,
             step="extract",
             outcome="extracted" if not problems else "unreadable",
-            reason=_summary(result, vendor.name if vendor else None, problems),
+            reason=_summary(result, vendor.name if vendor else None, problems, text_source),
             details={
                 "engine": result.engine,
+                "text_source": text_source,
                 "fields": {k: v for k, v in stored.items() if k not in ("evidence", "line_items", "checks")},
                 "vendor_id": vendor.id if vendor else None,
                 "checks": checks,
@@ -123,10 +131,10 @@ def _state(vendor_id: uuid.UUID | None, amount_units: int | None, fields: dict) 
     }
 
 
-def _summary(result: ExtractionResult, vendor: str | None, problems: list[str]) -> str:
+def _summary(result: ExtractionResult, vendor: str | None, problems: list[str], text_source: str) -> str:
     fields = result.fields
     parts = [
-        f"{result.engine} extraction",
+        f"{result.engine} extraction" + (" of OCR text" if text_source == TextSource.OCR else ""),
         f"vendor {fields.vendor!r}" + (f" (registered as {vendor})" if vendor else " (not registered)"),
         f"invoice {fields.invoice_number or 'without number'}",
         f"total {fields.total} {fields.currency or ''}".strip() if fields.total is not None else "no total",

@@ -24,8 +24,9 @@ from rich.table import Table
 from rich.text import Text
 
 from agents.extraction.evaluation import GROUPS, SCORED_FIELDS, ExtractionScore, Tally, load_records, score_dataset
+from agents.extraction.ocr_confidence import uncertain_fields
 from agents.extraction.pdf import MAX_UPLOAD_BYTES
-from agents.extraction.uploads import read_upload
+from agents.extraction.uploads import TextSource, read_upload
 from finance.errors import TreasurerError
 from finance.settings import get_settings
 
@@ -73,8 +74,11 @@ def parse(
     """Read one invoice and show the fields extracted from it, and where in the document each was found."""
     try:
         data, filename = _read_source(source)
-        text = read_upload(data, filename, None).text
+        read = read_upload(data, filename, None)
+        text = read.text
         result = asyncio.run(_extract_once(text, engine.value))
+        if read.source == TextSource.OCR:
+            result = result.with_flags(uncertain_fields(result.fields, read.doubtful_spans))
     except TreasurerError as exc:
         _fail(exc.message)
     if as_json:

@@ -61,7 +61,7 @@ def _image_pages(data: bytes) -> Iterator[Image.Image]:
                 image.seek(index)
                 _check_pixels(image.width, image.height)
                 frame = ImageOps.exif_transpose(image)  # a phone photo's rotation lives in its EXIF tag
-                yield _fit(frame.convert("L"))
+                yield _fit(_on_white(frame))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_many_pixels() from exc
     except (UnidentifiedImageError, OSError, ValueError, EOFError) as exc:
@@ -102,6 +102,16 @@ def _too_many_pixels(width: int | None = None, height: int | None = None) -> Doc
         f"this image has too many pixels{size}; a scan may have at most {MAX_IMAGE_PIXELS // 1_000_000} million "
         "(A4 at 600 dpi). Scan at 300 dpi"
     )
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    # Dropping the alpha channel would show what transparent pixels hide, usually black: text on a transparent
+    # background would become a black page. Laid on white paper instead.
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, "white")
+        return Image.alpha_composite(paper, rgba).convert("L")
+    return image.convert("L")
 
 
 def _fit(image: Image.Image) -> Image.Image:

@@ -5,6 +5,8 @@ reading OCR text still leaves the decision to a person."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -21,6 +23,7 @@ from api.demo import sample_invoices
 from finance.models import Invoice, Payment
 from finance.settings import Settings
 from tests.fixtures.openai_server import FakeOpenAI, openai_server  # noqa: F401 - registers the fixture
+from tests.fixtures.people import TEST_PASSWORD, ensure_user
 from tests.fixtures.scans import LINE_PX, MARGIN, blank_page, blurred, bomb_png, encoded, font, line_box, render
 
 ACME = dict(sample_invoices())["01-acme-hosting.txt"]  # ACME Hosting GmbH is registered and verified
@@ -184,3 +187,35 @@ async def test_a_lying_model_reading_a_scan_still_leaves_it_to_a_person(
     assert len(openai_server.requests) == 1
     # What the model was given is the OCR text, the reading every value is grounded in.
     assert "INV-2024-106" in str(openai_server.requests[0].body)
+
+
+async def test_a_scan_uploaded_in_the_web_app_is_shown_as_read_by_ocr(
+    client: httpx.AsyncClient, bootstrapped: Settings
+) -> None:
+    async with treasurer_sessions(client).begin() as session:
+        await ensure_user(session, "cfo@example.com", "cfo")
+    form = await client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    await client.post("/login", data={"username": "cfo@example.com", "password": TEST_PASSWORD, "csrf": token})
+    page = await client.get("/app/invoices/new")
+    assert 'accept="application/pdf,image/png,image/jpeg,image/tiff,text/plain"' in page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+    submitted = await client.post(
+        "/app/invoices",
+        data={"csrf": csrf},
+        files={"document": ("scan.png", encoded(render(_acme("INV-2024-107"))), "image/png")},
+    )
+
+    assert submitted.status_code == 303, submitted.text
+    invoice_id = submitted.headers["location"].rsplit("/", 1)[1]
+    shown = await client.get(f"/app/invoices/{invoice_id}")
+    assert "a scan, by OCR" in shown.text  # from the start, before it is read into fields
+    # Queued for a worker (none runs here): processed in its place.
+    result = await client._transport.app.state.treasurer.process(uuid.UUID(invoice_id))  # noqa: SLF001
+    assert result.status == "paid"
+    assert "INV-2024-107" in (await client.get(f"/app/invoices/{invoice_id}")).text
+
+
+def treasurer_sessions(client: httpx.AsyncClient):  # noqa: ANN201
+    return client._transport.app.state.treasurer.sessions  # noqa: SLF001

@@ -87,6 +87,14 @@ def test_the_same_invoice_as_jpeg_tiff_or_scanned_pdf(dev_scan: Image.Image, kin
     _assert_key_fields(read)
 
 
+def test_text_on_a_transparent_background_is_read_on_white() -> None:
+    # Black text whose background is transparent black: dropping the alpha channel would leave a black page.
+    ink = render("Invoice No: INV-2024-001")
+    transparent = Image.new("RGBA", ink.size, (0, 0, 0, 0))
+    transparent.putalpha(Image.eval(ink, lambda level: 255 - level))
+    assert "INV-2024-001" in read_upload(encoded(transparent)).text
+
+
 def test_a_smudged_total_read_confidently_short_is_doubted() -> None:
     # All but its first digit blurred hard, "1,250.00" is read as "1" at 96% confidence: the unread ink beside
     # it gives it away.

@@ -89,7 +89,6 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
         stored["dedupe_key"] = dedupe_key(vendor.id, fields.invoice_number, invoice.text_sha256) if vendor else None
         stored["checks"] = checks
         stored["engine"] = result.engine
-        stored["text_source"] = text_source
         await log.append(
             invoice_id=invoice_id,
             step="extract",

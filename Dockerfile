@@ -4,6 +4,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 # The image is for deployments: run unconfigured, it refuses the development secrets instead of using them.
 ENV TREASURER_ENVIRONMENT=production
 WORKDIR /app
+# Scans are read by OCR: tesseract and the languages of the invoices (English, German, French, Dutch, Polish).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu \
+       tesseract-ocr-fra tesseract-ocr-nld tesseract-ocr-pol \
+    && rm -rf /var/lib/apt/lists/*
 RUN python -m pip install --no-cache-dir --upgrade "pip>=25"
 COPY requirements.lock ./
 RUN pip install --no-cache-dir -r requirements.lock

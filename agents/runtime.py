@@ -7,7 +7,7 @@ they all run the same graph over the same services.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,13 +88,19 @@ class Treasurer:
         document: bytes | None = None,
         document_type: str | None = None,
         text_source: str = "text",
+        ocr_doubtful_spans: Sequence[Sequence[int]] | None = None,
     ) -> uuid.UUID:
         """Store an invoice. A bare name as submitter (scripts, tests) carries no user id: it can never be
         taken for a person, so it never passes a "someone else" check either."""
         submitter = Actor(user_id=None, name=submitted_by) if isinstance(submitted_by, str) else submitted_by
         async with self.sessions.begin() as session:
             invoice = await InvoiceRepository(session).create(
-                raw_text, submitter, document=document, document_type=document_type, text_source=text_source
+                raw_text,
+                submitter,
+                document=document,
+                document_type=document_type,
+                text_source=text_source,
+                ocr_doubtful_spans=None if ocr_doubtful_spans is None else [list(span) for span in ocr_doubtful_spans],
             )
             return invoice.id
 

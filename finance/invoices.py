@@ -42,6 +42,7 @@ class InvoiceRepository:
         document: bytes | None = None,
         document_type: str | None = None,
         text_source: str = "text",
+        ocr_doubtful_spans: list[list[int]] | None = None,
     ) -> Invoice:
         check_invoice_text_size(raw_text)
         invoice = Invoice(
@@ -53,6 +54,7 @@ class InvoiceRepository:
             document=document,
             document_type=document_type,
             text_source=text_source,
+            ocr_doubtful_spans=ocr_doubtful_spans,
         )
         self.session.add(invoice)
         await self.session.flush()

@@ -152,6 +152,9 @@ class Invoice(Base):
     # Where `raw_text` came from (agents.extraction.uploads.TextSource): OCR text is a reading, not the
     # document, and an e-invoice's XML is read again at extraction as the exact values.
     text_source: Mapped[str] = mapped_column(String(16), default="text", server_default="text")
+    # OCR text only: [start, end) spans of the words the OCR may have misread, so extraction can tell a value
+    # read from a doubtful word (agents.extraction.ocr_confidence). Null for every other source.
+    ocr_doubtful_spans: Mapped[list[list[int]] | None] = mapped_column(JsonDoc)
     status: Mapped[InvoiceStatus] = mapped_column(String(32), default=InvoiceStatus.RECEIVED)
     reason: Mapped[str | None] = mapped_column(Text)
     vendor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendors.id"))

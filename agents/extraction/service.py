@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
 from agents.extraction.consistency import check_consistency, is_consistency_flag
@@ -49,13 +49,18 @@ T = TypeVar("T")
 class ExtractionResult:
     fields: InvoiceFields
     engine: Literal["llm", "offline", "einvoice"]
-    # "llm_failed: <reason>", "ungrounded:<field>", "disagreement:<field>", "einvoice_mismatch:<field>", ...
+    # "llm_failed: <reason>", "ungrounded:<field>", "disagreement:<field>", "einvoice_mismatch:<field>",
+    # "ocr_uncertain:<field>", ...
     flags: tuple[str, ...] = ()
 
     @property
     def trusted(self) -> bool:
         """True only when nothing was flagged: anything flagged goes to a human, never straight to payment."""
         return not self.flags
+
+    def with_flags(self, flags: list[str]) -> ExtractionResult:
+        """This result with `flags` added: checks made outside the extractor (an OCR reading's doubts) count too."""
+        return replace(self, flags=(*self.flags, *flags)) if flags else self
 
 
 class InvoiceExtractor:

@@ -16,7 +16,6 @@ from agents.extraction.einvoice.read import einvoice_from_bytes, einvoice_in_pdf
 from agents.extraction.einvoice.render import render_einvoice
 from agents.extraction.pdf import (
     NoTextLayer,
-    UnreadableDocument,
     check_upload_size,
     invoice_text_from_upload,
     is_pdf,
@@ -43,6 +42,8 @@ class ReadDocument:
     source: TextSource
     document: bytes | None = None  # the original, kept as evidence (None for typed text)
     document_type: str | None = None  # its MIME type
+    # OCR only: [start, end) of each word in `text` the OCR may have misread (agents.extraction.ocr_confidence).
+    doubtful_spans: tuple[tuple[int, int], ...] = ()
 
 
 def image_type(data: bytes) -> str | None:
@@ -79,9 +80,11 @@ def read_upload(data: bytes, filename: str | None = None, content_type: str | No
 
 
 def read_scan(data: bytes, mime: str) -> ReadDocument:
-    if mime == "application/pdf":
-        raise NoTextLayer("this PDF has no text layer (a scan?); send a text PDF or the invoice's text")
-    raise UnreadableDocument("this is an image; send a text PDF or the invoice's text")
+    # Imported here: OCR pulls in Pillow and PDFium, which typed text and text PDFs never need.
+    from agents.extraction.scans import read_scanned_document
+
+    read = read_scanned_document(data, mime)
+    return ReadDocument(read.text, TextSource.OCR, data, mime, tuple(read.doubtful))
 
 
 def read_einvoice_xml(data: bytes) -> ReadDocument:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from agents.context import TreasurerContext
 from agents.extraction.accounts import PayoutScan, scan_payout_identifiers
+from agents.extraction.ocr_confidence import uncertain_fields
 from agents.extraction.service import ExtractionResult
 from agents.extraction.uploads import TextSource
 from agents.state import InvoiceState
@@ -36,6 +37,7 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
             # A re-run after a crash: what was read and decided then stands.
             return _state(invoice.vendor_id, invoice.total_units, invoice.fields or {})
         raw_text, text_source = invoice.raw_text, invoice.text_source
+        doubtful = invoice.ocr_doubtful_spans
         # The original is a deferred column, loaded only for an e-invoice, whose XML is read again as exact values.
         document = (
             await session.scalar(select(Invoice.document).where(Invoice.id == invoice_id))
@@ -45,6 +47,9 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
 
     # Outside any transaction: an LLM call can take seconds and must not hold a connection or a lock.
     result = await ctx.extractor.extract(raw_text, text_source=text_source, document=document)
+    if text_source == TextSource.OCR:
+        # OCR text is a reading of the document, not the document: a value read off a doubtful word goes to a human.
+        result = result.with_flags(uncertain_fields(result.fields, doubtful or []))
     payout = await _scan_payout(raw_text)
 
     async with ctx.sessions.begin() as session:
@@ -99,7 +104,7 @@ async def extract(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
             invoice_id=invoice_id,
             step="extract",
             outcome="extracted" if not problems else "unreadable",
-            reason=_summary(result, vendor.name if vendor else None, problems, checks["flags"]),
+            reason=_summary(result, vendor.name if vendor else None, problems, checks["flags"], text_source),
             details={
                 "engine": result.engine,
                 "text_source": text_source,
@@ -136,10 +141,12 @@ def _state(vendor_id: uuid.UUID | None, amount_units: int | None, fields: dict) 
     }
 
 
-def _summary(result: ExtractionResult, vendor: str | None, problems: list[str], flags: list[str]) -> str:
+def _summary(
+    result: ExtractionResult, vendor: str | None, problems: list[str], flags: list[str], text_source: str
+) -> str:
     fields = result.fields
     parts = [
-        f"{result.engine} extraction",
+        f"{result.engine} extraction" + (" of OCR text" if text_source == TextSource.OCR else ""),
         f"vendor {fields.vendor!r}" + (f" (registered as {vendor})" if vendor else " (not registered)"),
         f"invoice {fields.invoice_number or 'without number'}",
         f"total {fields.total} {fields.currency or ''}".strip() if fields.total is not None else "no total",

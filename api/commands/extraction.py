@@ -32,8 +32,9 @@ from agents.extraction.evaluation import (
     load_records,
     score_dataset,
 )
+from agents.extraction.ocr_confidence import uncertain_fields
 from agents.extraction.pdf import MAX_UPLOAD_BYTES
-from agents.extraction.uploads import read_upload
+from agents.extraction.uploads import TextSource, read_upload
 from finance.errors import TreasurerError
 from finance.settings import get_settings
 
@@ -84,6 +85,8 @@ def parse(
         read = read_upload(data, filename, None)
         text = read.text
         result = asyncio.run(_extract_once(text, engine.value, read.source, read.document))
+        if read.source == TextSource.OCR:
+            result = result.with_flags(uncertain_fields(result.fields, read.doubtful_spans))
     except TreasurerError as exc:
         _fail(exc.message)
     if as_json:

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from agents.extraction.uploads import read_upload
+from agents.extraction.uploads import TextSource, read_upload
 from agents.runtime import InvoiceResult
 from api.auth import require_roles
 from api.deps import IntakeDep, TreasurerDep
@@ -116,6 +116,9 @@ async def process_invoice(
             "content": {
                 "application/pdf": {"schema": {"type": "string", "format": "binary"}},
                 "application/xml": {"schema": {"type": "string", "format": "binary"}},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                "image/tiff": {"schema": {"type": "string", "format": "binary"}},
                 "text/plain": {"schema": {"type": "string"}},
             },
         }
@@ -125,18 +128,21 @@ async def process_invoice(
         202: {"description": "Needs approval, or paid but awaiting confirmations", "model": ProcessInvoiceResponse},
         403: {"description": "Blocked by policy (or the caller lacks the cfo role)", "model": ProcessInvoiceResponse},
         422: {
-            "description": "Not a readable document (scanned PDF, encrypted, binary, empty), or an invalid "
-            "e-invoice (code invalid_einvoice: malformed XML, a DTD or entities, not CII/UBL, required values missing)"
+            "description": "Not a readable document (encrypted, damaged, binary, empty, a scan with no legible "
+            "text, an image over 40 million pixels or a scan over 10 pages), or an invalid e-invoice (code "
+            "invalid_einvoice: malformed XML, a DTD or entities, not CII/UBL, required values missing)"
         },
+        503: {"description": "Scans cannot be read on this server: the OCR program (tesseract) is not installed"},
     },
 )
 async def process_invoice_document(
     request: Request, principal: SubmitterPrincipal, treasurer: TreasurerDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Process an invoice sent as the request body: a text PDF (`application/pdf`), an e-invoice (a Factur-X/ZUGFeRD
-    PDF, or XRechnung / Peppol BIS 3.0 CII or UBL XML) or UTF-8 text; the bytes decide, not the content type.
-    Answers like `POST /api/process-invoice`; the document is kept beside the text read from it, and an
-    e-invoice is paid on its XML's values."""
+    PDF, or XRechnung / Peppol BIS 3.0 CII or UBL XML), a scan (`image/png`, `image/jpeg`, `image/tiff`, or a PDF
+    without a text layer) read by OCR, or UTF-8 text; the bytes decide, not the content type. Answers like
+    `POST /api/process-invoice`; the document is kept beside the text read from it, an e-invoice is paid on its
+    XML's values, and an OCR-read value the OCR was unsure of sends the invoice to approval."""
     data = await request.body()
     content_type = request.headers.get("content-type")
 
@@ -149,6 +155,7 @@ async def process_invoice_document(
             document=read.document,
             document_type=read.document_type,
             text_source=read.source,
+            ocr_doubtful_spans=read.doubtful_spans if read.source == TextSource.OCR else None,
         )
         result = await treasurer.process(invoice_id)
         return _RESPONSE[result.status][0], _body(result).model_dump(mode="json")
@@ -263,6 +270,7 @@ async def get_invoice(invoice_id: uuid.UUID, _: InvoiceReader, treasurer: Treasu
     decimals = treasurer.context.token.decimals
     return InvoiceDetail(
         **_body(result).model_dump(),
+        text_source=invoice.text_source,
         vendor=invoice.vendor_name,
         invoice_number=invoice.invoice_number,
         currency=invoice.currency,

@@ -76,6 +76,9 @@ class DecisionOut(BaseModel):
 
 
 class InvoiceDetail(ProcessInvoiceResponse):
+    # How the text was read: "text" (typed), "pdf" (a text layer), "ocr" (a scan; a reading that may be wrong),
+    # "einvoice" (structured XML).
+    text_source: str
     vendor: str | None
     invoice_number: str | None
     currency: str | None

@@ -191,6 +191,7 @@ async def submit_invoice(
             document=read.document,
             document_type=read.document_type,
             text_source=read.source,
+            ocr_doubtful_spans=read.doubtful_spans if read.source == TextSource.OCR else None,
         )
     except TreasurerError as exc:
         return _see("/app/invoices/new?error=" + quote(exc.message))

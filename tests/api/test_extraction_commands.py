@@ -17,7 +17,8 @@ from agents.extraction.offline import extract_offline
 from api.commands.extraction import JSON_FIELDS, register
 from finance.settings import get_settings
 from tests.fixtures.openai_server import FakeOpenAI, running_openai_server
-from tests.fixtures.pdfs import SampleInvoice, invoice_pdf, scanned_pdf
+from tests.fixtures.pdfs import SampleInvoice, invoice_pdf
+from tests.fixtures.scans import blank_page, encoded, render, scanned_pdf_of
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "api" / "samples"
@@ -140,15 +141,24 @@ def test_parse_shows_values_with_where_they_were_found(app: typer.Typer) -> None
 
 
 @pytest.mark.parametrize("as_json", [True, False])
-def test_parse_of_a_scan_fails_with_advice(app: typer.Typer, tmp_path: Path, as_json: bool) -> None:
+def test_parse_of_a_blank_scan_fails_with_advice(app: typer.Typer, tmp_path: Path, as_json: bool) -> None:
     path = tmp_path / "scan.pdf"
-    path.write_bytes(scanned_pdf())
+    path.write_bytes(scanned_pdf_of(blank_page()))
 
     result = runner.invoke(app, ["parse", str(path), "--engine", "offline", *(["--json"] if as_json else [])])
 
     assert result.exit_code == 1
     assert result.stdout == ""  # a script reading --json output must never get the error as data
-    assert "this PDF has no text layer (a scan?)" in _flat(result.stderr)
+    assert "no text could be read from this scan" in _flat(result.stderr)
+
+
+def test_parse_reads_a_scan_by_ocr(app: typer.Typer, tmp_path: Path) -> None:
+    path = tmp_path / "scan.png"
+    path.write_bytes(encoded(render(ACME.read_text())))
+
+    record = _parse_json(app, [str(path)])
+
+    assert record["invoice_number"] == "INV-2024-001" and record["total"] == "1250.00"
 
 
 def test_parse_of_a_missing_file_fails(app: typer.Typer, tmp_path: Path) -> None:

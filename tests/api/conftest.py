@@ -4,10 +4,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest_asyncio
+from pydantic import SecretStr
 
 from api.app import create_app
 from finance.settings import Settings
 from tests.fixtures.credentials import api_key_headers
+from tests.fixtures.openai_server import FakeOpenAI, openai_server  # noqa: F401 - registers the fixture
 from tests.fixtures.vendors import register_sample_vendors
 
 
@@ -63,3 +65,24 @@ async def cfo(bootstrapped: Settings) -> dict[str, str]:
 @pytest_asyncio.fixture
 async def auditor(bootstrapped: Settings) -> dict[str, str]:
     return await api_key_headers(bootstrapped, "auditor@example.com", "auditor")
+
+
+@pytest_asyncio.fixture
+async def read_by_model(
+    bootstrapped: Settings,
+    openai_server: FakeOpenAI,  # noqa: F811 - the fixture, by name
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with an LLM extractor whose model is the local OpenAI-compatible server: queue its answers first."""
+    settings = bootstrapped.model_copy(
+        update={
+            "llm_model": "gpt-4o-mini",
+            "openai_api_key": SecretStr("test-key"),
+            "openai_base_url": openai_server.base_url,
+            "llm_max_attempts": 1,
+        }
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://treasurer.test", timeout=60) as http:
+            yield http

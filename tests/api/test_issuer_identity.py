@@ -12,6 +12,7 @@ from agents.runtime import open_treasurer
 from finance import vendor_changes
 from finance.settings import Settings
 from finance.vendors import VendorRepository
+from tests.fixtures.openai_server import FakeOpenAI
 from tests.fixtures.people import actor
 
 # A vendor the company pays by bank details it registered: its tax id and IBAN are what an attacker copies.
@@ -121,3 +122,57 @@ async def test_a_look_alike_of_a_registered_vendors_name_goes_to_a_person(
 async def test_invisible_characters_in_the_issuers_name_go_to_a_person(client: httpx.AsyncClient, cfo: dict) -> None:
     body = await _submit(client, cfo, _bill("ACME\u200b Hosting GmbH", "HB-904"))
     assert "confusable:vendor" in body["reason"] and "U+200B" in body["reason"], body["reason"]
+
+
+def _model_says(vendor: str, number: str, payee: str | None = None) -> dict:
+    return {
+        "vendor": vendor,
+        "invoice_number": number,
+        "issue_date": "2025-03-03",
+        "total": "420.00",
+        "currency": "USD",
+        "payee_account": payee,
+        "line_items": [],
+    }
+
+
+@pytest.mark.parametrize(
+    ("number", "page", "claimed", "payee"),
+    [
+        ("BR-301", {"bill_to": "ACME Hosting GmbH"}, "ACME Hosting GmbH", None),
+        ("BR-302", {"notes": "Please make all cheques payable to ACME Hosting GmbH."}, "ACME Hosting GmbH", None),
+        (
+            "BR-303",
+            {"bill_to": f"Example Corp, c/o {HARBOUR}", "payment": f"IBAN {HARBOUR_IBAN}"},
+            HARBOUR,
+            HARBOUR_IBAN.replace(" ", ""),
+        ),
+    ],
+    ids=["model-names-the-bill-to", "model-names-the-payable-to", "model-names-the-vendor-whose-iban-is-printed"],
+)
+async def test_a_model_that_names_a_registered_vendor_printed_elsewhere_is_overruled(
+    read_by_model: httpx.AsyncClient,
+    openai_server: FakeOpenAI,
+    harbour: Settings,
+    cfo: dict,
+    number: str,
+    page: dict,
+    claimed: str,
+    payee: str | None,
+) -> None:
+    # Every value the model reports is printed on the page, so it passes the grounding; the issuer it names is
+    # not the one the page's letterhead shows, and the offline reading of the issuer disagrees.
+    openai_server.reply_structured(_model_says(claimed, number, payee))
+    body = await _submit(read_by_model, cfo, _bill("Brightside Consulting Ltd", number, **page))
+    assert "disagreement:vendor" in body["reason"] or "not in the registry" in body["reason"], body["reason"]
+    assert len(openai_server.requests) == 1
+
+
+async def test_a_model_that_reads_a_look_alike_as_the_registered_name_is_overruled(
+    read_by_model: httpx.AsyncClient, openai_server: FakeOpenAI, cfo: dict
+) -> None:
+    # The page's issuer has a Greek capital Alpha; the model "helpfully" reports the Latin name.
+    openai_server.reply_structured(_model_says("ACME Hosting GmbH", "HB-905"))
+    body = await _submit(read_by_model, cfo, _bill("\u0391CME Hosting GmbH", "HB-905"))
+    # The Latin name is not printed, so the model's vendor is dropped as ungrounded: no registered vendor is read.
+    assert body["status"] == "BLOCKED" and "not in the registry" in body["reason"], body

@@ -5,15 +5,9 @@ OpenAI-compatible server answering as the lying model."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-import pytest_asyncio
-from pydantic import SecretStr
 
-from api.app import create_app
-from finance.settings import Settings
 from tests.api.test_payee_change import ACME_WALLET, PAYEE_CHANGES
 from tests.api.test_payee_change import _bill as payee_bill
 from tests.api.test_self_consistency import ATTACKS, TABLE, TWO_ROWS
@@ -43,23 +37,6 @@ def _reading(number: str, issued: str, total: str, payee: str | None = None) -> 
         "payee_account": payee,
         "line_items": [],
     }
-
-
-@pytest_asyncio.fixture
-async def read_by_model(bootstrapped: Settings, openai_server: FakeOpenAI) -> AsyncIterator[httpx.AsyncClient]:  # noqa: F811
-    settings = bootstrapped.model_copy(
-        update={
-            "llm_model": "gpt-4o-mini",
-            "openai_api_key": SecretStr("test-key"),
-            "openai_base_url": openai_server.base_url,
-            "llm_max_attempts": 1,
-        }
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://treasurer.test", timeout=60) as http:
-            yield http
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))

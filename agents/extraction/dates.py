@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 _MONTH_NAMES: dict[int, tuple[str, ...]] = {
     1: ("january", "jan", "januar", "jänner", "janvier", "janv", "januari", "stycznia", "styczeń", "styczen", "sty"),
@@ -123,7 +124,19 @@ def _chunks(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def find_dates(text: str, start: int = 0, end: int | None = None, day_first: bool | None = None) -> list[DateFound]:
     """Every date in text[start:end], earliest first, overlapping readings resolved in favour of the longest."""
-    end = len(text) if end is None else end
+    if start == 0 and end is None and day_first is None:
+        return list(_whole_text_dates(text))  # a copy: the memo's tuple is shared by every reader of this text
+    return _find_dates(text, start, len(text) if end is None else end, day_first)
+
+
+# A reading looks for the dates of the whole text several times (the issue and due dates, the totals, grounding,
+# the consistency check): the few latest texts are remembered, never more, since a text may be a megabyte.
+@lru_cache(maxsize=4)
+def _whole_text_dates(text: str) -> tuple[DateFound, ...]:
+    return tuple(_find_dates(text, 0, len(text), None))
+
+
+def _find_dates(text: str, start: int, end: int, day_first: bool | None) -> list[DateFound]:
     if day_first is None:
         day_first = infer_day_first(text)
     found: list[DateFound] = []

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import IntEnum
+from functools import lru_cache
 
 from agents.extraction import labels
 from agents.extraction.amounts import Amount, DecimalMark, find_amounts, iter_amounts
@@ -165,6 +166,13 @@ def _candidates(masked: Layout, decimal_mark: DecimalMark | None) -> list[_Candi
     return found
 
 
+# The extractor reads the total and the consistency check every total row of the same text: both read the
+# candidates of one date-masked text, remembered for the few latest texts only (a text may be a megabyte).
+@lru_cache(maxsize=4)
+def _masked_candidates(masked_text: str, decimal_mark: DecimalMark | None) -> tuple[_Candidate, ...]:
+    return tuple(_candidates(Layout(masked_text), decimal_mark))
+
+
 @dataclass(frozen=True)
 class TotalCandidate:
     """An amount printed on a row labelled as a total, for checks that compare every such row."""
@@ -179,10 +187,9 @@ def find_total_candidates(
     layout: Layout, dates: list[DateFound], decimal_mark: DecimalMark | None
 ) -> list[TotalCandidate]:
     """Every positive amount on a row labelled as a total, anywhere in the document (not only the winner)."""
-    masked = Layout(_mask_dates(layout.text, dates))
     return [
         TotalCandidate(c.amount, c.kind, c.below, c.currency.code if c.currency else None)
-        for c in _candidates(masked, decimal_mark)
+        for c in _masked_candidates(_mask_dates(layout.text, dates), decimal_mark)
         if c.amount.value > 0
     ]
 
@@ -200,8 +207,7 @@ _PREFERENCE = (
 
 
 def find_total(layout: Layout, dates: list[DateFound], decimal_mark: DecimalMark | None) -> TotalFound | None:
-    masked = Layout(_mask_dates(layout.text, dates))
-    candidates = [c for c in _candidates(masked, decimal_mark) if c.amount.value > 0]
+    candidates = [c for c in _masked_candidates(_mask_dates(layout.text, dates), decimal_mark) if c.amount.value > 0]
     if not candidates:
         return None
     for kind, below in _PREFERENCE:

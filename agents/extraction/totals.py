@@ -18,6 +18,7 @@ from agents.extraction.amounts import Amount, DecimalMark, find_amounts, iter_am
 from agents.extraction.currencies import CURRENCY_TOKEN, CurrencyFinding, code_for_token
 from agents.extraction.dates import DateFound
 from agents.extraction.findings import Found
+from agents.extraction.label_search import find_labels
 from agents.extraction.layout import Cell, Layout
 
 
@@ -135,7 +136,7 @@ def _candidates(masked: Layout, decimal_mark: DecimalMark | None) -> list[_Candi
     found: list[_Candidate] = []
     covered = -1
     item_headers: dict[int, bool] = {}
-    for keyword in labels.TOTAL_KEYWORD.finditer(text):
+    for keyword in find_labels(labels.TOTAL_KEYWORD, text):
         if keyword.start() < covered:
             continue  # "Total amount due": one phrase, several keywords
         located = _label_phrase(masked, keyword)

@@ -25,6 +25,7 @@ from agents.extraction.company_names import (
     strip_title_words,
 )
 from agents.extraction.findings import Found
+from agents.extraction.label_search import find_labels
 from agents.extraction.layout import Layout
 from agents.extraction.letterhead import address_blocks
 from agents.extraction.parties import CustomerRegions, customer_regions, seller_blocks
@@ -161,7 +162,7 @@ def _seller_label_candidates(layout: Layout, customers: CustomerRegions) -> list
 
 def _account_holder_candidates(layout: Layout, customers: CustomerRegions) -> list[_Candidate]:
     found: list[_Candidate] = []
-    for match in labels.ACCOUNT_HOLDER.finditer(layout.text):
+    for match in find_labels(labels.ACCOUNT_HOLDER, layout.text):
         line = layout.line_at(match.start())
         value = re.match(
             r"[ \t]*:?[ \t]*(\S+(?: \S+)*)", layout.text[match.end() : min(line.end, match.end() + _NAME_REACH)]

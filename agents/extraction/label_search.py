@@ -1,0 +1,107 @@
+"""Label patterns found without trying every alternative at every character of the page.
+
+A label pattern is an alternation of tens of words, case-insensitive and behind a lookbehind, so the regex engine
+cannot skip ahead: it enters every alternative at every character, and those scans were most of a reading's
+time. Every alternative starts with one of a few letters, though. A one-character pattern with the same
+lookbehind and those letters (the same flags, so the same case folding) finds, in one cheap pass, the only
+places a label can start; the label pattern is then tried at those places alone. The matches are exactly
+`pattern.finditer(text)`'s: the same leftmost, non-overlapping matches, found at fewer places.
+"""
+
+from __future__ import annotations
+
+import re
+import re._constants as sre
+import re._parser as sre_parser
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+# Opcodes that consume no character: skipping them over-approximates where a match can start, never misses one.
+_ZERO_WIDTH = {sre.ASSERT, sre.ASSERT_NOT, sre.AT}
+
+
+# The class of a letter, `[^\W\d_]`, as the parser reads it: labels like "[^\W\d_]*betrag" open with it.
+_LETTER = sre_parser.parse(r"[^\W\d_]").data[0]
+_ANY_LETTER = -1  # in a set of first characters: any letter
+_FOLDED = 1 << 21  # added to a code point read under a local (?i:...): past the last code point, so never one
+
+
+def _first_chars(items: Any, folded: int = 0) -> set[int] | None:
+    """The code points (or _ANY_LETTER) a match of this parsed sequence can start with; None if unknown.
+    Code points that only a local (?i:...) group matches in any case carry the _FOLDED mark."""
+    for index, (op, arg) in enumerate(items):
+        if op in _ZERO_WIDTH:
+            continue
+        if op is sre.LITERAL:
+            return {arg + folded}
+        if (op, arg) == _LETTER and not folded:
+            return {_ANY_LETTER}
+        if op is sre.SUBPATTERN:
+            _group, add_flags, del_flags, body = arg
+            if add_flags not in (0, re.IGNORECASE) or del_flags or body.getwidth()[0] == 0:
+                return None
+            return _first_chars(body, _FOLDED if add_flags else folded)
+        if op is sre.BRANCH:
+            found: set[int] = set()
+            for branch in arg[1]:
+                first = _first_chars(branch, folded) if branch.getwidth()[0] > 0 else None
+                if first is None:
+                    return None
+                found |= first
+            return found
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+            first = _first_chars(arg[2], folded)
+            if first is None or arg[0] >= 1:
+                return first
+            rest = _first_chars(items[index + 1 :], folded)  # the repeat may match nothing: what follows may start it
+            return None if rest is None else first | rest
+        return None
+    return None
+
+
+@lru_cache(maxsize=128)  # one entry per label pattern of the code base, a few dozen
+def _start_finder(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """A one-character pattern matching wherever `pattern` can start, or None if none is known."""
+    parsed = sre_parser.parse(pattern.pattern, pattern.flags)
+    lookbehind = _LEADING_LOOKBEHIND.match(pattern.pattern)
+    opening = parsed.data[0][0] if parsed.data else None
+    if parsed.getwidth()[0] == 0 or lookbehind is None or opening not in (sre.ASSERT, sre.ASSERT_NOT):
+        # Only label patterns: they open with a lookbehind (a word start) that holds for every alternative (not
+        # only the first, as in "(?<!x)a|b"), and never match empty.
+        return None
+    first = _first_chars(parsed.data)
+    if first is None:
+        return None
+    plain = "".join(re.escape(chr(code)) for code in sorted(first) if 0 <= code < _FOLDED)
+    folded = "".join(re.escape(chr(code - _FOLDED)) for code in sorted(first) if code >= _FOLDED)
+    classes = [f"[{plain}]"] if plain else []
+    classes += [f"(?i:[{folded}])"] if folded else []
+    classes += [r"[^\W\d_]"] if _ANY_LETTER in first else []
+    return re.compile(f"{lookbehind.group()}(?:{'|'.join(classes)})", pattern.flags)
+
+
+# An opening lookbehind of one character class, as the label patterns write it: `(?<![^\W\d_])`, `(?<![^\s,])`.
+_LEADING_LOOKBEHIND = re.compile(r"\(\?<[!=]\[[^\]\[]*\]\)")
+
+
+def label_starts(pattern: re.Pattern[str], text: str) -> list[int] | None:
+    """Every offset where a match of `pattern` can start (some are false alarms), or None if it cannot tell."""
+    starts = _start_finder(pattern)
+    return None if starts is None else [found.start() for found in starts.finditer(text)]
+
+
+def find_labels(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """Exactly `pattern.finditer(text)`, trying the pattern only where one of its labels can start."""
+    starts = label_starts(pattern, text)
+    if starts is None:
+        yield from pattern.finditer(text)
+        return
+    resume = 0
+    for position in starts:
+        if position < resume:
+            continue  # inside the previous label, which finditer would not look into either
+        match = pattern.match(text, position)
+        if match is not None:
+            resume = match.end()
+            yield match

@@ -14,6 +14,7 @@ import re
 import re._constants as sre
 import re._parser as sre_parser
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -60,9 +61,18 @@ def _first_chars(items: Any, folded: int = 0) -> set[int] | None:
     return None
 
 
+@dataclass(frozen=True)
+class _StartFinder:
+    scan: re.Pattern[str]  # one character where the pattern can start, its lookbehind included
+    first: re.Pattern[str]  # the same character without the lookbehind
+    # The lookbehind says "no letter before", and no digit or blank can start a match: the starts are among the
+    # entries of the text's word-start index, shared by every such pattern instead of one scan each.
+    indexed: bool
+
+
 @lru_cache(maxsize=128)  # one entry per label pattern of the code base, a few dozen
-def _start_finder(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
-    """A one-character pattern matching wherever `pattern` can start, or None if none is known."""
+def _start_finder(pattern: re.Pattern[str]) -> _StartFinder | None:
+    """Where `pattern` can start, or None if that is not known."""
     parsed = sre_parser.parse(pattern.pattern, pattern.flags)
     lookbehind = _LEADING_LOOKBEHIND.match(pattern.pattern)
     opening = parsed.data[0][0] if parsed.data else None
@@ -78,17 +88,45 @@ def _start_finder(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     classes = [f"[{plain}]"] if plain else []
     classes += [f"(?i:[{folded}])"] if folded else []
     classes += [r"[^\W\d_]"] if _ANY_LETTER in first else []
-    return re.compile(f"{lookbehind.group()}(?:{'|'.join(classes)})", pattern.flags)
+    one_char = f"(?:{'|'.join(classes)})"
+    # Case folding pairs letters with letters only, so a digit or blank could start a match only as itself.
+    no_digit_or_blank = not any(_DIGIT_OR_BLANK.match(chr(code % _FOLDED)) for code in first - {_ANY_LETTER})
+    return _StartFinder(
+        scan=re.compile(lookbehind.group() + one_char, pattern.flags),
+        first=re.compile(one_char, pattern.flags),
+        indexed=lookbehind.group() in _NO_LETTER_BEFORE and no_digit_or_blank,
+    )
 
 
 # An opening lookbehind of one character class, as the label patterns write it: `(?<![^\W\d_])`, `(?<![^\s,])`.
 _LEADING_LOOKBEHIND = re.compile(r"\(\?<[!=]\[[^\]\[]*\]\)")
+_NO_LETTER_BEFORE = frozenset({r"(?<![^\W\d_])", r"(?<![^\s,])"})
+_DIGIT_OR_BLANK = re.compile(r"[\d\s]")
+# Every character but a digit, a blank or a letter that follows a letter: a word's first letter, any other sign.
+_WORD_START = re.compile(r"[^\W\d_]+|[^\w\s]|_")
+
+
+@lru_cache(maxsize=4)  # the few latest texts: one reading looks for tens of label patterns in the same text
+def _word_starts(text: str) -> dict[str, list[int]]:
+    """The offsets of every character `_WORD_START` finds, by character."""
+    index: dict[str, list[int]] = {}
+    for found in _WORD_START.finditer(text):
+        start = found.start()
+        index.setdefault(text[start], []).append(start)
+    return index
 
 
 def label_starts(pattern: re.Pattern[str], text: str) -> list[int] | None:
     """Every offset where a match of `pattern` can start (some are false alarms), or None if it cannot tell."""
-    starts = _start_finder(pattern)
-    return None if starts is None else [found.start() for found in starts.finditer(text)]
+    finder = _start_finder(pattern)
+    if finder is None:
+        return None
+    if not finder.indexed:
+        return [found.start() for found in finder.scan.finditer(text)]
+    index = _word_starts(text)
+    starts = [offset for char, offsets in index.items() if finder.first.match(char) for offset in offsets]
+    starts.sort()
+    return starts
 
 
 def find_labels(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:

@@ -25,14 +25,16 @@ from agents.extraction.company_names import (
     strip_title_words,
 )
 from agents.extraction.findings import Found
-from agents.extraction.label_search import find_labels
+from agents.extraction.label_search import find_labels, label_starts
 from agents.extraction.layout import Layout
 from agents.extraction.letterhead import address_blocks
 from agents.extraction.parties import CustomerRegions, customer_regions, seller_blocks
 from agents.extraction.web_domains import WebDomains
 
 _SENDER_LINE = re.compile(r"^[ \t\f]*(?P<name>\S.*?)\s+[-–—•●|·]\s+.+?\s+[-–—•●|·]\s+.*\d{4,5}")
-_FRENCH_REGISTRATION = re.compile(r"\s+au\s+capital\s+(?:social\s+)?de\b", re.IGNORECASE)
+# Only a run of blanks' first character starts a match: every later one reaches the same words, and trying them all
+# was quadratic in the width of a column gap.
+_FRENCH_REGISTRATION = re.compile(r"(?<!\s)\s+au\s+capital\s+(?:social\s+)?de\b", re.IGNORECASE)
 _BUSINESS_DETAILS = re.compile(
     r"\b(?:IBAN|BIC|SWIFT|USt|VAT|TVA|BTW|KvK|HRB|HRA|RCS|NIP|REGON|KRS|Steuer|SIRET|Registergericht)", re.IGNORECASE
 )
@@ -64,7 +66,11 @@ def _legal_form_candidates(layout: Layout, customers: CustomerRegions) -> list[_
             details[number] = bool(_BUSINESS_DETAILS.search(layout.lines[number].text))
         return details[number]
 
-    for line in layout.lines:
+    # Only lines where a legal form can start are read: most lines of a page print none.
+    starts = label_starts(LEGAL_FORM, text)
+    numbers = range(len(layout.lines)) if starts is None else sorted({layout.line_at(p).number for p in starts})
+    for number in numbers:
+        line = layout.lines[number]
         for form in LEGAL_FORM.finditer(line.text):
             if len(found) >= _MAX_LEGAL_FORM_CANDIDATES:
                 return found

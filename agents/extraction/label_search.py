@@ -106,14 +106,16 @@ _DIGIT_OR_BLANK = re.compile(r"[\d\s]")
 _WORD_START = re.compile(r"[^\W\d_]+|[^\w\s]|_")
 
 
+@dataclass(frozen=True)
+class _WordStarts:
+    offsets: list[int]  # every offset `_WORD_START` finds, in order
+    chars: str  # the character at each of them: searching this short string finds a pattern's starts at once
+
+
 @lru_cache(maxsize=4)  # the few latest texts: one reading looks for tens of label patterns in the same text
-def _word_starts(text: str) -> dict[str, list[int]]:
-    """The offsets of every character `_WORD_START` finds, by character."""
-    index: dict[str, list[int]] = {}
-    for found in _WORD_START.finditer(text):
-        start = found.start()
-        index.setdefault(text[start], []).append(start)
-    return index
+def _word_starts(text: str) -> _WordStarts:
+    offsets = [found.start() for found in _WORD_START.finditer(text)]
+    return _WordStarts(offsets, "".join([text[offset] for offset in offsets]))
 
 
 def label_starts(pattern: re.Pattern[str], text: str) -> list[int] | None:
@@ -124,9 +126,7 @@ def label_starts(pattern: re.Pattern[str], text: str) -> list[int] | None:
     if not finder.indexed:
         return [found.start() for found in finder.scan.finditer(text)]
     index = _word_starts(text)
-    starts = [offset for char, offsets in index.items() if finder.first.match(char) for offset in offsets]
-    starts.sort()
-    return starts
+    return [index.offsets[found.start()] for found in finder.first.finditer(index.chars)]
 
 
 def find_labels(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from agents.extraction import labels
 from agents.extraction.amounts import Amount, DecimalMark, find_amounts
 from agents.extraction.label_search import find_labels
-from agents.extraction.layout import Cell, Layout, Line
+from agents.extraction.layout import Cell, Layout, Line, layout_of
 from agents.extraction.schemas import LineItem
 
 _MAX_TABLE_LINES = 60
@@ -125,6 +126,15 @@ def _row(layout: Layout, line: Line, decimal_mark: DecimalMark | None, numbered:
 
 def find_item_tables(layout: Layout, decimal_mark: DecimalMark | None) -> list[list[LineItem]]:
     """The items of each table separately (a header starts a table), so a table can be checked on its own."""
+    # Copies: the tables are remembered, and a caller may change the items it was given.
+    return [[item.model_copy() for item in table] for table in _item_tables(layout.text, decimal_mark)]
+
+
+# The extractor reports the items and the consistency check adds them up: one reading of the tables serves both,
+# remembered for the few latest texts only (a text may be a megabyte).
+@lru_cache(maxsize=4)
+def _item_tables(text: str, decimal_mark: DecimalMark | None) -> tuple[tuple[LineItem, ...], ...]:
+    layout = layout_of(text)
     tables: list[list[LineItem]] = []
     number = 0
     in_table = numbered = False
@@ -148,7 +158,7 @@ def find_item_tables(layout: Layout, decimal_mark: DecimalMark | None) -> list[l
         if row is not None:
             tables[-1].append(row[0])
             number += row[1]
-    return [table for table in tables if table]
+    return tuple(tuple(table) for table in tables if table)
 
 
 def find_line_items(layout: Layout, decimal_mark: DecimalMark | None) -> list[LineItem]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import re._constants as sre
 import re._parser as sre_parser
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -25,6 +25,8 @@ _ZERO_WIDTH = {sre.ASSERT, sre.ASSERT_NOT, sre.AT}
 # The class of a letter, `[^\W\d_]`, as the parser reads it: labels like "[^\W\d_]*betrag" open with it.
 _LETTER = sre_parser.parse(r"[^\W\d_]").data[0]
 _ANY_LETTER = -1  # in a set of first characters: any letter
+_ANY_DIGIT = -2  # ... any digit (`\d`): amounts open with one
+_DIGIT = sre_parser.parse(r"\d").data[0]
 _FOLDED = 1 << 21  # added to a code point read under a local (?i:...): past the last code point, so never one
 
 
@@ -38,6 +40,10 @@ def _first_chars(items: Any, folded: int = 0) -> set[int] | None:
             return {arg + folded}
         if (op, arg) == _LETTER and not folded:
             return {_ANY_LETTER}
+        if (op, arg) == _DIGIT:
+            return {_ANY_DIGIT}
+        if op is sre.IN and all(item is sre.LITERAL for item, _ in arg):
+            return {code + folded for _, code in arg}  # a class of single characters, "[-−–]"
         if op is sre.SUBPATTERN:
             _group, add_flags, del_flags, body = arg
             if add_flags not in (0, re.IGNORECASE) or del_flags or body.getwidth()[0] == 0:
@@ -74,7 +80,10 @@ class _StartFinder:
 def _start_finder(pattern: re.Pattern[str]) -> _StartFinder | None:
     """Where `pattern` can start, or None if that is not known."""
     parsed = sre_parser.parse(pattern.pattern, pattern.flags)
-    lookbehind = _LEADING_LOOKBEHIND.match(pattern.pattern)
+    # A verbose pattern may open with a line break; the one-character patterns below are written compact.
+    verbose = bool(pattern.flags & re.VERBOSE)
+    flags = pattern.flags & ~re.VERBOSE
+    lookbehind = _LEADING_LOOKBEHIND.match(pattern.pattern.lstrip() if verbose else pattern.pattern)
     opening = parsed.data[0][0] if parsed.data else None
     if parsed.getwidth()[0] == 0 or lookbehind is None or opening not in (sre.ASSERT, sre.ASSERT_NOT):
         # Only label patterns: they open with a lookbehind (a word start) that holds for every alternative (not
@@ -88,12 +97,14 @@ def _start_finder(pattern: re.Pattern[str]) -> _StartFinder | None:
     classes = [f"[{plain}]"] if plain else []
     classes += [f"(?i:[{folded}])"] if folded else []
     classes += [r"[^\W\d_]"] if _ANY_LETTER in first else []
+    classes += [r"\d"] if _ANY_DIGIT in first else []
     one_char = f"(?:{'|'.join(classes)})"
     # Case folding pairs letters with letters only, so a digit or blank could start a match only as itself.
-    no_digit_or_blank = not any(_DIGIT_OR_BLANK.match(chr(code % _FOLDED)) for code in first - {_ANY_LETTER})
+    literals = first - {_ANY_LETTER, _ANY_DIGIT}
+    no_digit_or_blank = _ANY_DIGIT not in first and not any(_DIGIT_OR_BLANK.match(chr(c % _FOLDED)) for c in literals)
     return _StartFinder(
-        scan=re.compile(lookbehind.group() + one_char, pattern.flags),
-        first=re.compile(one_char, pattern.flags),
+        scan=re.compile(lookbehind.group() + one_char, flags),
+        first=re.compile(one_char, flags),
         indexed=lookbehind.group() in _NO_LETTER_BEFORE and no_digit_or_blank,
     )
 
@@ -129,17 +140,26 @@ def label_starts(pattern: re.Pattern[str], text: str) -> list[int] | None:
     return [index.offsets[found.start()] for found in finder.first.finditer(index.chars)]
 
 
-def find_labels(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-    """Exactly `pattern.finditer(text)`, trying the pattern only where one of its labels can start."""
-    starts = label_starts(pattern, text)
-    if starts is None:
-        yield from pattern.finditer(text)
+def find_labels(
+    pattern: re.Pattern[str], text: str, pos: int = 0, endpos: int | None = None
+) -> Iterator[re.Match[str]]:
+    """Exactly `pattern.finditer(text, pos, endpos)`, trying the pattern only where a match can start."""
+    endpos = len(text) if endpos is None else min(endpos, len(text))
+    finder = _start_finder(pattern)
+    if finder is None:
+        yield from pattern.finditer(text, pos, endpos)
         return
-    resume = 0
+    starts: Iterable[int]
+    if finder.indexed and pos == 0 and endpos == len(text):
+        starts = label_starts(pattern, text) or []
+    else:
+        # One at a time: a caller that wants the first match only reads no further.
+        starts = (found.start() for found in finder.scan.finditer(text, pos, endpos))
+    resume = pos
     for position in starts:
         if position < resume:
-            continue  # inside the previous label, which finditer would not look into either
-        match = pattern.match(text, position)
+            continue  # inside the previous match, which finditer would not look into either
+        match = pattern.match(text, position, endpos)
         if match is not None:
             resume = match.end()
             yield match

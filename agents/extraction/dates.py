@@ -85,7 +85,8 @@ def infer_day_first(text: str) -> bool:
         if second > 12 >= first:
             return False
     dollars_only = "$" in text and not re.search(r"[€£]|\b(?:EUR|GBP|CHF|PLN)\b", text)
-    return not (_US_SIGNALS.search(text) and dollars_only)
+    # The cheap test first: a page without dollars need not be searched for a US address.
+    return not (dollars_only and _US_SIGNALS.search(text))
 
 
 def _build(year: int, month: int, day: int) -> date | None:

@@ -25,7 +25,7 @@ from agents.extraction.company_names import (
     strip_title_words,
 )
 from agents.extraction.findings import Found
-from agents.extraction.label_search import find_labels, label_starts
+from agents.extraction.label_search import find_labels
 from agents.extraction.layout import Layout
 from agents.extraction.letterhead import address_blocks
 from agents.extraction.parties import CustomerRegions, customer_regions, seller_blocks
@@ -66,12 +66,12 @@ def _legal_form_candidates(layout: Layout, customers: CustomerRegions) -> list[_
             details[number] = bool(_BUSINESS_DETAILS.search(layout.lines[number].text))
         return details[number]
 
-    # Only lines where a legal form can start are read: most lines of a page print none.
-    starts = label_starts(LEGAL_FORM, text)
-    numbers = range(len(layout.lines)) if starts is None else sorted({layout.line_at(p).number for p in starts})
-    for number in numbers:
-        line = layout.lines[number]
-        for form in LEGAL_FORM.finditer(line.text):
+    # One search of the page, not one per line: no legal form spans a line, so the forms found are the same, in
+    # the same order. Each is matched again within its line, whose text the name is cut from.
+    for on_page in find_labels(LEGAL_FORM, text):
+        line = layout.line_at(on_page.start())
+        form = LEGAL_FORM.match(line.text, on_page.start() - line.start)
+        if form is not None:
             if len(found) >= _MAX_LEGAL_FORM_CANDIDATES:
                 return found
             located = name_with_legal_form(line.text, form)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from agents.extraction.label_search import find_labels
+
 _MONTH_NAMES: dict[int, tuple[str, ...]] = {
     1: ("january", "jan", "januar", "jänner", "janvier", "janv", "januari", "stycznia", "styczeń", "styczen", "sty"),
     2: ("february", "feb", "februar", "février", "fevrier", "févr", "fevr", "februari", "lutego", "luty", "lut"),
@@ -163,7 +165,7 @@ def _find_dates(text: str, start: int, end: int, day_first: bool | None) -> list
         for kind, pattern in _PATTERNS:
             windows = _year_lines(text, chunk_start, chunk_end) if kind in _NAMED_MONTH else [(chunk_start, chunk_end)]
             for window_start, window_end in windows:
-                for match in pattern.finditer(text, window_start, window_end):
+                for match in find_labels(pattern, text, window_start, window_end):
                     resolved = _resolve(kind, match, day_first)
                     if resolved is not None:
                         found.append(DateFound(resolved.isoformat(), match.start(), match.end()))

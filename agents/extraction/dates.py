@@ -151,8 +151,8 @@ def find_dates(text: str, start: int = 0, end: int | None = None, day_first: boo
 
 
 # A reading looks for the dates of the whole text several times (the issue and due dates, the totals, grounding,
-# the consistency check): the few latest texts are remembered, never more, since a text may be a megabyte.
-@lru_cache(maxsize=4)
+# the consistency check): the two latest texts are remembered, never more, since a text may be a megabyte.
+@lru_cache(maxsize=2)
 def _whole_text_dates(text: str) -> tuple[DateFound, ...]:
     return tuple(_find_dates(text, 0, len(text), None))
 

@@ -123,7 +123,7 @@ class _WordStarts:
     chars: str  # the character at each of them: searching this short string finds a pattern's starts at once
 
 
-@lru_cache(maxsize=4)  # the few latest texts: one reading looks for tens of label patterns in the same text
+@lru_cache(maxsize=2)  # the two latest texts: one reading looks for tens of label patterns in the same text
 def _word_starts(text: str) -> _WordStarts:
     offsets = [found.start() for found in _WORD_START.finditer(text)]
     return _WordStarts(offsets, "".join([text[offset] for offset in offsets]))

@@ -134,9 +134,9 @@ class Layout:
 
 
 # One reading lays the same text out several times (the extractor, its consistency check, the date-masked copy
-# the totals and the consistency check both read): the few latest texts are kept, never more, since a text may
+# the totals and the consistency check both read): the two latest texts are kept, never more, since a text may
 # be a megabyte.
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
 def layout_of(text: str) -> Layout:
     """The shared Layout of `text`; treat it as read-only, other readers of the same text hold it too."""
     return Layout(text)

@@ -131,8 +131,8 @@ def find_item_tables(layout: Layout, decimal_mark: DecimalMark | None) -> list[l
 
 
 # The extractor reports the items and the consistency check adds them up: one reading of the tables serves both,
-# remembered for the few latest texts only (a text may be a megabyte).
-@lru_cache(maxsize=4)
+# remembered for the two latest texts only (a text may be a megabyte).
+@lru_cache(maxsize=2)
 def _item_tables(text: str, decimal_mark: DecimalMark | None) -> tuple[tuple[LineItem, ...], ...]:
     layout = layout_of(text)
     tables: list[list[LineItem]] = []

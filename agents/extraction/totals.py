@@ -168,8 +168,8 @@ def _candidates(masked: Layout, decimal_mark: DecimalMark | None) -> list[_Candi
 
 
 # The extractor reads the total and the consistency check every total row of the same text: both read the
-# candidates of one date-masked text, remembered for the few latest texts only (a text may be a megabyte).
-@lru_cache(maxsize=4)
+# candidates of one date-masked text, remembered for the two latest texts only (a text may be a megabyte).
+@lru_cache(maxsize=2)
 def _masked_candidates(masked_text: str, decimal_mark: DecimalMark | None) -> tuple[_Candidate, ...]:
     return tuple(_candidates(Layout(masked_text), decimal_mark))
 

@@ -5,8 +5,8 @@ and a profile of where the extractor's time goes (DEV set and a 1 MB adversarial
     python bench/extraction.py [DATASET.jsonl ...] [--repeat 5] [--skip-pipeline] [--skip-profile]
 
 Needs no network and no server: the models are the suite's local OpenAI-compatible server, the pipeline runs on
-embedded SQLite and an in-process EVM. The dataset defaults to both files of /work/shared/invoices-dev, else the
-DEV copy under tests/data. Figures are reported as measured; the speed target (median < 5 ms) is printed beside them.
+embedded SQLite and an in-process EVM. The dataset defaults to both DEV files under tests/data/invoices-dev, so a
+clone alone runs it. Figures are reported as measured; the speed target (median < 5 ms) is printed beside them.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ from bench.extraction_pipeline import AutomationRun, automation  # noqa: E402
 from bench.extraction_profile import MB, adversarial_texts, format_hot_spots, profile  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "invoices-dev"
-DEFAULTS = [SHARED / "invoices.jsonl", SHARED / "invoices-more.jsonl"]
-FALLBACK = [REPO / "tests" / "data" / "invoices-dev" / "invoices.jsonl"]
+DEV = REPO / "tests" / "data" / "invoices-dev"
+DEFAULTS = [DEV / "invoices.jsonl", DEV / "invoices-more.jsonl"]
 TARGET_MEDIAN_MS = 5.0
 # The baseline: one regex pass for number-, date- and word-like tokens, the least any reader of the text must do.
 _TOKENS = re.compile(r"\d[\d.,/-]*\d|\w+")
@@ -126,7 +125,7 @@ def main() -> None:
     parser.add_argument("--skip-pipeline", action="store_true", help="no automation-rate runs")
     parser.add_argument("--skip-profile", action="store_true", help="no cProfile runs")
     args = parser.parse_args()
-    paths = args.datasets or (DEFAULTS if all(p.is_file() for p in DEFAULTS) else FALLBACK)
+    paths = args.datasets or DEFAULTS
     records = [record for path in paths for record in load_records(path)]
     print(f"extraction benchmark: {len(records)} invoices from {', '.join(str(p) for p in paths)}")
     # Wall-clock figures on a shared machine: the load says how far to trust them.

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from agents.extraction.currencies import CURRENCY_TOKEN, code_for_token
+from agents.extraction.label_search import find_labels
 
 DecimalMark = Literal[",", "."]
 
@@ -120,7 +121,7 @@ def iter_amounts(
 ) -> Iterator[Amount]:
     """The amounts of text[start:end] one at a time, so a caller that needs the first few reads no further."""
     end = len(text) if end is None else end
-    for match in _AMOUNT_RE.finditer(text, start, end):
+    for match in find_labels(_AMOUNT_RE, text, start, end):
         value = parse_number(match.group("number"), decimal_mark)
         if value is None:
             continue

@@ -95,8 +95,8 @@ def looks_like_name(text: str) -> bool:
     text = text.strip()
     if not 2 <= len(text) <= 80 or _NOT_A_NAME.search(text):
         return False
-    letters = sum(ch.isalpha() for ch in text)
-    digits = sum(ch.isdigit() for ch in text)
+    letters = sum(map(str.isalpha, text))
+    digits = sum(map(str.isdigit, text))
     if letters < 2 or digits > letters / 3:
         return False
     # A four-digit number is a postcode on an address line, but a founding year in "Sportverein 1893 e.V.".
@@ -107,7 +107,7 @@ def looks_like_name(text: str) -> bool:
         return False
     if words and (words[0].lower().strip(":#.") in _FIELD_WORDS or all(w.lower() in _FIELD_WORDS for w in words)):
         return False  # a field label ("Invoice Date", "Total"), not a party
-    if not any(ch.isupper() for ch in text):
+    if not any(map(str.isupper, text)):
         return False  # "hello, please pay": names are written with capitals
     lowercase_words = [w for w in words if w[:1].islower() and w.lower() not in _PARTICLES]
     return len(lowercase_words) <= 1
@@ -121,7 +121,7 @@ def ends_with_legal_form(text: str) -> bool:
 def looks_like_address(text: str) -> bool:
     """Whether a cell is a street or a postcode-and-city line: what follows a name in a postal address block."""
     text = text.strip()
-    if ":" in text or sum(ch.isalpha() for ch in text) < 3:
+    if ":" in text or sum(map(str.isalpha, text)) < 3:
         return False  # a field ("Tel: 0123") or a bare number ("$10.00" under a "Rate" header)
     return bool(_STREET.search(text) or _POSTCODE.search(text))
 
@@ -132,7 +132,7 @@ def _is_name_token(token: str) -> bool:
         return False
     if bare.lower() in _PARTICLES:
         return True
-    return any(ch.isupper() for ch in bare) or (any(ch.isdigit() for ch in bare) and any(ch.isalpha() for ch in bare))
+    return any(map(str.isupper, bare)) or (any(map(str.isdigit, bare)) and any(map(str.isalpha, bare)))
 
 
 def name_with_legal_form(line_text: str, form: re.Match[str]) -> tuple[int, int] | None:
@@ -160,6 +160,6 @@ def name_with_legal_form(line_text: str, form: re.Match[str]) -> tuple[int, int]
         return None  # a bare legal form is not a name
     end = form.end()
     tail = _TAIL.match(line_text, end)
-    if tail and not any(ch.isdigit() for ch in tail.group(1)):
+    if tail and not any(map(str.isdigit, tail.group(1))):
         end = tail.end(1)
     return start, end

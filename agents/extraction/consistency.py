@@ -19,7 +19,7 @@ from decimal import Decimal
 from agents.extraction.amounts import DecimalMark, find_amounts, infer_decimal_mark
 from agents.extraction.dates import find_dates
 from agents.extraction.document_kinds import find_document_kinds
-from agents.extraction.layout import Layout
+from agents.extraction.layout import Layout, layout_of
 from agents.extraction.line_items import find_item_tables
 from agents.extraction.number_words import find_words_amounts
 from agents.extraction.schemas import InvoiceFields, LineItem
@@ -45,7 +45,7 @@ def is_consistency_flag(flag: str) -> bool:
 
 def check_consistency(text: str, fields: InvoiceFields) -> list[str]:
     """Flags for every way the document disagrees with itself or with the total read from it."""
-    layout = Layout(text)
+    layout = layout_of(text)
     decimal_mark = infer_decimal_mark(text)
     flags = [kind.flag for kind in find_document_kinds(layout)]
     flags += _several_totals(layout, decimal_mark)

@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
+from agents.extraction.label_search import find_labels
+
 # Codes an invoice is likely to print. A closed list, because any three capitals ("VAT", "GST", "PDF") would
 # otherwise pass for a currency.
 ISO_CODES: frozenset[str] = frozenset(
@@ -60,10 +62,11 @@ WORDS: dict[str, str] = {
 
 _symbol_alternatives = "|".join(re.escape(s) for s in sorted(SYMBOLS, key=len, reverse=True))
 _code_alternatives = "|".join(sorted(ISO_CODES))
-# Letter-like symbols ("zł", "Rs", "Fr.") must stand alone as words; "$" and "€" may touch digits.
+# Letter-like symbols ("zł", "Rs", "Fr.") must stand alone as words; "$" and "€" may touch digits. The shared
+# lookbehind opens the pattern, so a scan can skip to where a marker can start (label_search).
 CURRENCY_TOKEN = (
-    rf"(?:(?<![A-Za-z])(?:{_code_alternatives})(?![A-Za-z])"
-    rf"|(?<![A-Za-z])(?:{_symbol_alternatives})(?![a-zA-Z]))"
+    rf"(?<![A-Za-z])(?:(?:{_code_alternatives})(?![A-Za-z])"
+    rf"|(?:{_symbol_alternatives})(?![a-zA-Z]))"
 )
 _TOKEN_RE = re.compile(CURRENCY_TOKEN)
 _WORD_RE = re.compile(
@@ -108,11 +111,11 @@ def _dollar_code(document: str) -> str:
 
 def find_currency_markers(text: str) -> list[CurrencyFinding]:
     markers: list[CurrencyFinding] = []
-    for m in _TOKEN_RE.finditer(text):
+    for m in find_labels(_TOKEN_RE, text):
         code = code_for_token(m.group(), text)
         if code:
             markers.append(CurrencyFinding(code, m.span(), 0.6))
-    for m in _WORD_RE.finditer(text):
+    for m in find_labels(_WORD_RE, text):
         markers.append(CurrencyFinding(WORDS[m.group(1).lower()], m.span(1), 0.6))
     return markers
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+
+from agents.extraction.label_search import find_labels
 
 _MONTH_NAMES: dict[int, tuple[str, ...]] = {
     1: ("january", "jan", "januar", "jänner", "janvier", "janv", "januari", "stycznia", "styczeń", "styczen", "sty"),
@@ -52,6 +55,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+_NAMED_MONTH = frozenset({"day_month", "month_day"})
+# Wherever _YEAR matches, this does too: it finds the lines a date with its month in words can be on.
+_YEAR_LIKE = re.compile(r"(?:19|20)\d{2}(?!\d)")
 _CHUNK = 64_000
 # A state and ZIP ("Seattle, WA 98109") or the country by name: the document was laid out for US readers.
 _US_SIGNALS = re.compile(r",\s[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\bUnited States\b|\bUSA\b|\bU\.S\.A?\.")
@@ -81,7 +87,8 @@ def infer_day_first(text: str) -> bool:
         if second > 12 >= first:
             return False
     dollars_only = "$" in text and not re.search(r"[€£]|\b(?:EUR|GBP|CHF|PLN)\b", text)
-    return not (_US_SIGNALS.search(text) and dollars_only)
+    # The cheap test first: a page without dollars need not be searched for a US address.
+    return not (dollars_only and _US_SIGNALS.search(text))
 
 
 def _build(year: int, month: int, day: int) -> date | None:
@@ -121,18 +128,47 @@ def _chunks(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return pieces
 
 
+def _year_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The lines of text[start:end] that print a four-digit year, as (start, end) without their newline.
+
+    A date with its month in words ends in such a year and never spans a line, so only these lines can hold
+    one: trying the hundred month names at every character of the page was most of the time a reading took.
+    """
+    lines: list[tuple[int, int]] = []
+    for year in _YEAR_LIKE.finditer(text, start, end):
+        if lines and year.start() < lines[-1][1]:
+            continue  # a second year on a line already listed
+        line_end = text.find("\n", year.end(), end)
+        lines.append((max(start, text.rfind("\n", start, year.start()) + 1), end if line_end < 0 else line_end))
+    return lines
+
+
 def find_dates(text: str, start: int = 0, end: int | None = None, day_first: bool | None = None) -> list[DateFound]:
     """Every date in text[start:end], earliest first, overlapping readings resolved in favour of the longest."""
-    end = len(text) if end is None else end
+    if start == 0 and end is None and day_first is None:
+        return list(_whole_text_dates(text))  # a copy: the memo's tuple is shared by every reader of this text
+    return _find_dates(text, start, len(text) if end is None else end, day_first)
+
+
+# A reading looks for the dates of the whole text several times (the issue and due dates, the totals, grounding,
+# the consistency check): the two latest texts are remembered, never more, since a text may be a megabyte.
+@lru_cache(maxsize=2)
+def _whole_text_dates(text: str) -> tuple[DateFound, ...]:
+    return tuple(_find_dates(text, 0, len(text), None))
+
+
+def _find_dates(text: str, start: int, end: int, day_first: bool | None) -> list[DateFound]:
     if day_first is None:
         day_first = infer_day_first(text)
     found: list[DateFound] = []
     for chunk_start, chunk_end in _chunks(text, start, end):
         for kind, pattern in _PATTERNS:
-            for match in pattern.finditer(text, chunk_start, chunk_end):
-                resolved = _resolve(kind, match, day_first)
-                if resolved is not None:
-                    found.append(DateFound(resolved.isoformat(), match.start(), match.end()))
+            windows = _year_lines(text, chunk_start, chunk_end) if kind in _NAMED_MONTH else [(chunk_start, chunk_end)]
+            for window_start, window_end in windows:
+                for match in find_labels(pattern, text, window_start, window_end):
+                    resolved = _resolve(kind, match, day_first)
+                    if resolved is not None:
+                        found.append(DateFound(resolved.isoformat(), match.start(), match.end()))
     found.sort(key=lambda d: (d.start, -(d.end - d.start)))
     kept: list[DateFound] = []
     for candidate in found:

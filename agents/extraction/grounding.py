@@ -20,6 +20,7 @@ from agents.extraction.amounts import DecimalMark, find_amounts, infer_decimal_m
 from agents.extraction.company_names import LEGAL_FORM, normalize_name
 from agents.extraction.currencies import find_currency_markers
 from agents.extraction.dates import find_dates
+from agents.extraction.label_search import find_labels
 from agents.extraction.schemas import FieldEvidence, InvoiceFields, LineItem
 from finance.invoices import normalize_invoice_number
 from finance.vendors import normalize_vendor_name
@@ -202,7 +203,7 @@ def _terms_spans(due: str, issued: str, text: str) -> list[Span]:
         if issue_day + timedelta(days=int(match.group(1) or match.group(2))) == due_day:
             spans.append(match.span())
     if due_day == issue_day:
-        spans.extend(m.span() for m in labels.PAYABLE_IMMEDIATELY.finditer(text))
+        spans.extend(m.span() for m in find_labels(labels.PAYABLE_IMMEDIATELY, text))
     return spans
 
 

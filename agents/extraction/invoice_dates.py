@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from agents.extraction import labels
 from agents.extraction.dates import DateFound, find_dates
 from agents.extraction.findings import Found
+from agents.extraction.label_search import find_labels
 from agents.extraction.layout import Layout
 
 # What may sit between a label and its date: punctuation, a second label joined by a slash ("Rechnungsdatum/
@@ -92,7 +93,7 @@ class DatesInText:
 
 def find_issue_date(layout: Layout, dates: DatesInText, invoice_number: Found[str] | None) -> Found[str] | None:
     text = layout.text
-    for match in labels.ISSUE_DATE.finditer(text):
+    for match in find_labels(labels.ISSUE_DATE, text):
         found = dates.first_after(match.start(), match.end())
         if found:
             return Found(found.iso, (found.start, found.end), 0.9)
@@ -112,7 +113,7 @@ def find_issue_date(layout: Layout, dates: DatesInText, invoice_number: Found[st
         if found:
             return Found(found.iso, (found.start, found.end), 0.75)
     for pattern, confidence in ((labels.GENERIC_DATE, 0.75), (labels.FALLBACK_ISSUE_DATE, 0.6)):
-        for match in pattern.finditer(text):
+        for match in find_labels(pattern, text):
             found = dates.first_after(match.start(), match.end())
             if found:
                 return Found(found.iso, (found.start, found.end), confidence)
@@ -134,7 +135,7 @@ def _terms_due_date(layout: Layout, dates: DatesInText, issue: Found[str] | None
             continue
         days = int(match.group(1) or match.group(2))
         return Found((issued + timedelta(days=days)).isoformat(), None, 0.5)
-    if labels.PAYABLE_IMMEDIATELY.search(layout.text):
+    if next(find_labels(labels.PAYABLE_IMMEDIATELY, layout.text), None):
         return Found(issued.isoformat(), None, 0.45)
     return None
 
@@ -144,7 +145,7 @@ def find_due_date(layout: Layout, dates: DatesInText, issue: Found[str] | None) 
     earliest = issue.value if issue else "0000-00-00"
     for pattern, confidence in ((labels.DUE_DATE, 0.85), (labels.DUE_DATE_PHRASE, 0.7)):
         is_phrase = pattern is labels.DUE_DATE_PHRASE
-        for match in pattern.finditer(text):
+        for match in find_labels(pattern, text):
             if dates.on_discount_line(match.start()):
                 continue
             if is_phrase and dates.follows_a_date(match.start()):

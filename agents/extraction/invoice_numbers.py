@@ -7,6 +7,7 @@ import re
 from agents.extraction import labels
 from agents.extraction.dates import parse_date
 from agents.extraction.findings import Found
+from agents.extraction.label_search import find_labels
 from agents.extraction.layout import Layout
 
 _LEADING_SEPARATORS = re.compile(r"[ \t]*(?:[:#.=\-–][ \t]*)*")
@@ -76,11 +77,11 @@ def _after_label(layout: Layout, label_start: int, label_end: int) -> Found[str]
 
 def find_invoice_number(layout: Layout) -> Found[str] | None:
     text = layout.text
-    for match in labels.INVOICE_NUMBER.finditer(text):
+    for match in find_labels(labels.INVOICE_NUMBER, text):
         found = _after_label(layout, match.start(), match.end())
         if found is not None:
             return Found(found.value, found.span, 0.9)
-    for match in labels.TITLED_NUMBER.finditer(text):
+    for match in find_labels(labels.TITLED_NUMBER, text):
         found = read_identifier(text, match.end(), layout.line_at(match.start()).end)
         if found is not None:
             return Found(found.value, found.span, 0.85)

@@ -91,8 +91,11 @@ TITLED_NUMBER = re.compile(
     r"(?![^\W\d_])[^\n:]{0,40}?(?<![^\W\d_])(?:nr|no|n°|nº|nummer|č)\.?(?![^\W\d_])",
     _FLAGS,
 )
+# A title at the start of a line or a cell. Inside a run of blanks only the run's first such start is tried: any
+# later one reaches the same title, and trying every one of them was quadratic in the width of a column gap.
 TITLE_THEN_NUMBER = re.compile(
-    r"(?:(?<=\n)|(?<=^)|(?<=  ))[ \t\f]*(?:tax[ \t]+)?(?:invoice|rechnung|facture|factuur|faktura(?:[ \t]+vat)?"
+    r"(?:(?<=\n)|(?<=^)|(?<=  ))(?<!\n[ \t\f])(?<!^[ \t\f])(?<!  [ \t\f])[ \t\f]*(?:tax[ \t]+)?"
+    r"(?:invoice|rechnung|facture|factuur|faktura(?:[ \t]+vat)?"
     r"|factura|fattura|fatura)"
     r"(?=[ \t]+[^\W_]*\d)",
     _FLAGS,

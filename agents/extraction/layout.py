@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 # Single spaces join words of one cell; two or more (or a tab) separate columns.
 _CELL = re.compile(r"[^\s]+(?:[ \u00a0][^\s]+)*")
@@ -131,3 +131,12 @@ class Layout:
             overlapping.sort(key=lambda cell: -(min(cell.column_end, column_end) - max(cell.column, column)))
             found.extend(overlapping)
         return found
+
+
+# One reading lays the same text out several times (the extractor, its consistency check, the date-masked copy
+# the totals and the consistency check both read): the two latest texts are kept, never more, since a text may
+# be a megabyte.
+@lru_cache(maxsize=2)
+def layout_of(text: str) -> Layout:
+    """The shared Layout of `text`; treat it as read-only, other readers of the same text hold it too."""
+    return Layout(text)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from agents.extraction import labels
 from agents.extraction.amounts import Amount, DecimalMark, find_amounts
-from agents.extraction.layout import Cell, Layout, Line
+from agents.extraction.label_search import find_labels
+from agents.extraction.layout import Cell, Layout, Line, layout_of
 from agents.extraction.schemas import LineItem
 
 _MAX_TABLE_LINES = 60
@@ -20,9 +22,18 @@ _PERCENT = re.compile(r"\d\s?%")
 _POSITION_HEADER = re.compile(r"^(?:pos\.?|position|nr\.?|no\.?|lp\.?|#)$", re.IGNORECASE)
 
 
-def _is_header(layout: Layout, line: Line) -> bool:
+def _item_words_by_line(layout: Layout) -> dict[int, set[str]]:
+    """The item words of each line, lower-cased: one search of the page, not one per line (no item word spans
+    a line, so the matches are the same)."""
+    words: dict[int, set[str]] = {}
+    for match in find_labels(labels.ITEM_HEADER_WORDS, layout.text):
+        words.setdefault(layout.line_at(match.start()).number, set()).add(match.group().lower())
+    return words
+
+
+def _is_header(layout: Layout, line: Line, item_words: dict[int, set[str]]) -> bool:
     """Column titles of an item table: at least two item words ("Qty", "Price", ...) and no money."""
-    if len(set(w.lower() for w in labels.ITEM_HEADER_WORDS.findall(line.text))) < 2:
+    if len(item_words.get(line.number, ())) < 2:
         return False
     return not any(amount.has_decimals for amount in find_amounts(layout.text, line.start, line.end))
 
@@ -115,14 +126,24 @@ def _row(layout: Layout, line: Line, decimal_mark: DecimalMark | None, numbered:
 
 def find_item_tables(layout: Layout, decimal_mark: DecimalMark | None) -> list[list[LineItem]]:
     """The items of each table separately (a header starts a table), so a table can be checked on its own."""
+    # Copies: the tables are remembered, and a caller may change the items it was given.
+    return [[item.model_copy() for item in table] for table in _item_tables(layout.text, decimal_mark)]
+
+
+# The extractor reports the items and the consistency check adds them up: one reading of the tables serves both,
+# remembered for the two latest texts only (a text may be a megabyte).
+@lru_cache(maxsize=2)
+def _item_tables(text: str, decimal_mark: DecimalMark | None) -> tuple[tuple[LineItem, ...], ...]:
+    layout = layout_of(text)
     tables: list[list[LineItem]] = []
     number = 0
     in_table = numbered = False
     table_lines = 0
+    item_words = _item_words_by_line(layout)
     while number < len(layout.lines):
         line = layout.lines[number]
         number += 1
-        if _is_header(layout, line):
+        if _is_header(layout, line, item_words):
             in_table, table_lines = True, 0
             numbered = bool(line.cells) and bool(_POSITION_HEADER.match(line.cells[0].text))
             tables.append([])
@@ -137,7 +158,7 @@ def find_item_tables(layout: Layout, decimal_mark: DecimalMark | None) -> list[l
         if row is not None:
             tables[-1].append(row[0])
             number += row[1]
-    return [table for table in tables if table]
+    return tuple(tuple(table) for table in tables if table)
 
 
 def find_line_items(layout: Layout, decimal_mark: DecimalMark | None) -> list[LineItem]:

@@ -173,8 +173,11 @@ def parse_number_words(phrase: str) -> int | None:
 
 
 _CONNECTORS = frozenset(("and", "und", "et", "en", "i"))
+_JOINER = re.compile(r"[ \t\-]+")
 
 
+# Every word of every page is asked, and pages repeat their words: the answer is remembered per word.
+@lru_cache(maxsize=4096)
 def _is_number_word(word: str) -> bool:
     return word not in _CONNECTORS and any(_split(word, language) for language in _LANGUAGES)
 
@@ -185,7 +188,7 @@ def _runs(text: str) -> list[tuple[int, int, int]]:
     start = end = reach = count = 0
     for match in _WORD.finditer(text):
         word = match.group().lower()
-        joined = count > 0 and re.fullmatch(r"[ \t\-]+", text[reach : match.start()]) is not None
+        joined = count > 0 and _JOINER.fullmatch(text, reach, match.start()) is not None
         if _is_number_word(word):
             if not joined:
                 if count:

@@ -14,7 +14,7 @@ from agents.extraction.currencies import detect_currency
 from agents.extraction.findings import Found
 from agents.extraction.invoice_dates import DatesInText, find_due_date, find_issue_date
 from agents.extraction.invoice_numbers import find_invoice_number
-from agents.extraction.layout import Layout
+from agents.extraction.layout import layout_of
 from agents.extraction.line_items import find_line_items
 from agents.extraction.schemas import FieldEvidence, InvoiceFields
 from agents.extraction.totals import find_total
@@ -26,7 +26,7 @@ MAX_LINE_ITEMS = 200
 
 
 def extract_offline(text: str) -> InvoiceFields:
-    layout = Layout(text)
+    layout = layout_of(text)
     dates = DatesInText(layout)
     decimal_mark = infer_decimal_mark(text)
 

@@ -18,6 +18,7 @@ from agents.extraction.company_names import (
     looks_like_name,
     normalize_name,
 )
+from agents.extraction.label_search import find_labels
 from agents.extraction.layout import Cell, Layout
 
 _BLOCK_LINES = 8
@@ -199,7 +200,7 @@ def _party_labels(
     layout: Layout, pattern: re.Pattern[str], *, one_word_needs_colon: bool = False
 ) -> Iterator[re.Match[str]]:
     found = 0
-    for match in pattern.finditer(layout.text):
+    for match in find_labels(pattern, layout.text):
         if found >= _MAX_PARTY_LABELS:
             return
         if _label_at_cell_start(layout, match, one_word_needs_colon=one_word_needs_colon):

@@ -11,12 +11,14 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import IntEnum
+from functools import lru_cache
 
 from agents.extraction import labels
 from agents.extraction.amounts import Amount, DecimalMark, find_amounts, iter_amounts
 from agents.extraction.currencies import CURRENCY_TOKEN, CurrencyFinding, code_for_token
 from agents.extraction.dates import DateFound
 from agents.extraction.findings import Found
+from agents.extraction.label_search import find_labels
 from agents.extraction.layout import Cell, Layout
 
 
@@ -134,7 +136,7 @@ def _candidates(masked: Layout, decimal_mark: DecimalMark | None) -> list[_Candi
     found: list[_Candidate] = []
     covered = -1
     item_headers: dict[int, bool] = {}
-    for keyword in labels.TOTAL_KEYWORD.finditer(text):
+    for keyword in find_labels(labels.TOTAL_KEYWORD, text):
         if keyword.start() < covered:
             continue  # "Total amount due": one phrase, several keywords
         located = _label_phrase(masked, keyword)
@@ -165,6 +167,13 @@ def _candidates(masked: Layout, decimal_mark: DecimalMark | None) -> list[_Candi
     return found
 
 
+# The extractor reads the total and the consistency check every total row of the same text: both read the
+# candidates of one date-masked text, remembered for the two latest texts only (a text may be a megabyte).
+@lru_cache(maxsize=2)
+def _masked_candidates(masked_text: str, decimal_mark: DecimalMark | None) -> tuple[_Candidate, ...]:
+    return tuple(_candidates(Layout(masked_text), decimal_mark))
+
+
 @dataclass(frozen=True)
 class TotalCandidate:
     """An amount printed on a row labelled as a total, for checks that compare every such row."""
@@ -179,10 +188,9 @@ def find_total_candidates(
     layout: Layout, dates: list[DateFound], decimal_mark: DecimalMark | None
 ) -> list[TotalCandidate]:
     """Every positive amount on a row labelled as a total, anywhere in the document (not only the winner)."""
-    masked = Layout(_mask_dates(layout.text, dates))
     return [
         TotalCandidate(c.amount, c.kind, c.below, c.currency.code if c.currency else None)
-        for c in _candidates(masked, decimal_mark)
+        for c in _masked_candidates(_mask_dates(layout.text, dates), decimal_mark)
         if c.amount.value > 0
     ]
 
@@ -200,8 +208,7 @@ _PREFERENCE = (
 
 
 def find_total(layout: Layout, dates: list[DateFound], decimal_mark: DecimalMark | None) -> TotalFound | None:
-    masked = Layout(_mask_dates(layout.text, dates))
-    candidates = [c for c in _candidates(masked, decimal_mark) if c.amount.value > 0]
+    candidates = [c for c in _masked_candidates(_mask_dates(layout.text, dates), decimal_mark) if c.amount.value > 0]
     if not candidates:
         return None
     for kind, below in _PREFERENCE:

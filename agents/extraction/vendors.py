@@ -25,13 +25,16 @@ from agents.extraction.company_names import (
     strip_title_words,
 )
 from agents.extraction.findings import Found
+from agents.extraction.label_search import find_labels
 from agents.extraction.layout import Layout
 from agents.extraction.letterhead import address_blocks
 from agents.extraction.parties import CustomerRegions, customer_regions, seller_blocks
 from agents.extraction.web_domains import WebDomains
 
 _SENDER_LINE = re.compile(r"^[ \t\f]*(?P<name>\S.*?)\s+[-–—•●|·]\s+.+?\s+[-–—•●|·]\s+.*\d{4,5}")
-_FRENCH_REGISTRATION = re.compile(r"\s+au\s+capital\s+(?:social\s+)?de\b", re.IGNORECASE)
+# Only a run of blanks' first character starts a match: every later one reaches the same words, and trying them all
+# was quadratic in the width of a column gap.
+_FRENCH_REGISTRATION = re.compile(r"(?<!\s)\s+au\s+capital\s+(?:social\s+)?de\b", re.IGNORECASE)
 _BUSINESS_DETAILS = re.compile(
     r"\b(?:IBAN|BIC|SWIFT|USt|VAT|TVA|BTW|KvK|HRB|HRA|RCS|NIP|REGON|KRS|Steuer|SIRET|Registergericht)", re.IGNORECASE
 )
@@ -63,8 +66,12 @@ def _legal_form_candidates(layout: Layout, customers: CustomerRegions) -> list[_
             details[number] = bool(_BUSINESS_DETAILS.search(layout.lines[number].text))
         return details[number]
 
-    for line in layout.lines:
-        for form in LEGAL_FORM.finditer(line.text):
+    # One search of the page, not one per line: no legal form spans a line, so the forms found are the same, in
+    # the same order. Each is matched again within its line, whose text the name is cut from.
+    for on_page in find_labels(LEGAL_FORM, text):
+        line = layout.line_at(on_page.start())
+        form = LEGAL_FORM.match(line.text, on_page.start() - line.start)
+        if form is not None:
             if len(found) >= _MAX_LEGAL_FORM_CANDIDATES:
                 return found
             located = name_with_legal_form(line.text, form)
@@ -161,7 +168,7 @@ def _seller_label_candidates(layout: Layout, customers: CustomerRegions) -> list
 
 def _account_holder_candidates(layout: Layout, customers: CustomerRegions) -> list[_Candidate]:
     found: list[_Candidate] = []
-    for match in labels.ACCOUNT_HOLDER.finditer(layout.text):
+    for match in find_labels(labels.ACCOUNT_HOLDER, layout.text):
         line = layout.line_at(match.start())
         value = re.match(
             r"[ \t]*:?[ \t]*(\S+(?: \S+)*)", layout.text[match.end() : min(line.end, match.end() + _NAME_REACH)]

@@ -112,7 +112,11 @@ def test_the_reported_41_kb_line_is_read_in_well_under_a_second() -> None:
 @pytest.mark.parametrize("build", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
 def test_the_rules_are_linear_in_the_text_they_read(build: Callable[[int], str]) -> None:
     # Measured on the rules themselves, not through the reading window, which would hide a quadratic rule.
-    small, large = _cpu_seconds(build(MB // 32), read=_read_whole), _cpu_seconds(build(MB // 4), read=_read_whole)
+    small_text, large_text = build(MB // 32), build(MB // 4)
+    # The best of two of each: on a shared machine one reading can be slowed by a neighbour's cache traffic, and a
+    # ratio of two single readings doubles that noise.
+    small = min(_cpu_seconds(small_text, read=_read_whole), _cpu_seconds(small_text, read=_read_whole))
+    large = min(_cpu_seconds(large_text, read=_read_whole), _cpu_seconds(large_text, read=_read_whole))
     assert large < 12 * max(small, 0.05), (
         f"8x the text took {large / small:.1f}x the CPU ({small:.2f} s -> {large:.2f} s)"
     )

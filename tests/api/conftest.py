@@ -72,7 +72,8 @@ async def read_by_model(
     bootstrapped: Settings,
     openai_server: FakeOpenAI,  # noqa: F811 - the fixture, by name
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with an LLM extractor whose model is the local OpenAI-compatible server: queue its answers first."""
+    """The app with an LLM extractor whose model is the local OpenAI-compatible server: queue its answers first.
+    A generous timeout: a scan is read by OCR before the model is asked."""
     settings = bootstrapped.model_copy(
         update={
             "llm_model": "gpt-4o-mini",
@@ -84,5 +85,5 @@ async def read_by_model(
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://treasurer.test", timeout=60) as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://treasurer.test", timeout=120) as http:
             yield http

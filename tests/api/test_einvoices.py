@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
-from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from api.app import create_app
@@ -78,15 +75,6 @@ async def rheinwerk(bootstrapped: Settings) -> None:
         verifier = await actor(session, "verifier@example.com", "ops")
         added = await VendorRepository(session).add(SELLER, WALLET, registered_by=registrar, known_accounts=[IBAN])
         await vendor_changes.verify(session, added.id, verifier)
-
-
-@asynccontextmanager
-async def _api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://treasurer.test", timeout=60) as http:
-            yield http
 
 
 async def _upload(http: httpx.AsyncClient, cfo: dict, data: bytes, content_type: str) -> httpx.Response:
@@ -245,7 +233,7 @@ async def test_invalid_e_invoices_get_a_clear_422_and_nothing_is_stored(
 
 
 async def test_a_lying_model_cannot_override_the_xml(
-    bootstrapped: Settings,
+    read_by_model: httpx.AsyncClient,
     cfo: dict,
     rheinwerk: None,
     openai_server: FakeOpenAI,  # noqa: F811 - the fixture, by name
@@ -261,25 +249,16 @@ async def test_a_lying_model_cannot_override_the_xml(
             "line_items": [],
         }  # fmt: skip
     )
-    lying = bootstrapped.model_copy(
-        update={
-            "llm_model": "gpt-4o-mini",
-            "openai_api_key": SecretStr("test-key"),
-            "openai_base_url": openai_server.base_url,
-            "llm_max_attempts": 1,
-        }
-    )
-    async with _api(lying) as http:
-        honest = await _upload(http, cfo, facturx_pdf(page("RW-2025-0507"), cii_xml(BILL.but(number="RW-2025-0507"))),
-                               "application/pdf")  # fmt: skip
-        assert honest.status_code == 200, honest.text
-        _, _, details = await _stored(http, honest.json()["invoice_id"])
-        assert details["engine"] == "einvoice" and details["fields"]["total"] == "920.00"
+    honest_pdf = facturx_pdf(page("RW-2025-0507"), cii_xml(BILL.but(number="RW-2025-0507")))
+    honest = await _upload(read_by_model, cfo, honest_pdf, "application/pdf")
+    assert honest.status_code == 200, honest.text
+    _, _, details = await _stored(read_by_model, honest.json()["invoice_id"])
+    assert details["engine"] == "einvoice" and details["fields"]["total"] == "920.00"
 
-        forged = facturx_pdf(page("RW-2025-0508", total="4,950.00"), cii_xml(BILL.but(number="RW-2025-0508")))
-        held = await _upload(http, cfo, forged, "application/pdf")
-        assert held.status_code == 202 and held.json()["tx_hash"] is None, held.text
-        assert "einvoice_mismatch:total" in held.json()["reason"]
+    forged = facturx_pdf(page("RW-2025-0508", total="4,950.00"), cii_xml(BILL.but(number="RW-2025-0508")))
+    held = await _upload(read_by_model, cfo, forged, "application/pdf")
+    assert held.status_code == 202 and held.json()["tx_hash"] is None, held.text
+    assert "einvoice_mismatch:total" in held.json()["reason"]
     assert openai_server.requests == []  # exact data is not handed to a model to re-read
 
 

@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 
 import httpx
 import pytesseract
 import pytest
 from PIL import Image, ImageDraw
-from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from api.app import create_app
 from api.demo import sample_invoices
 from finance.models import Invoice, Payment
 from finance.settings import Settings
@@ -142,17 +138,8 @@ async def test_without_tesseract_the_answer_is_503_for_the_operator(
     assert response.json()["code"] == "ocr_unavailable" and "tesseract-ocr" in response.json()["detail"]
 
 
-@asynccontextmanager
-async def _api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://treasurer.test", timeout=120) as http:
-            yield http
-
-
 async def test_a_lying_model_reading_a_scan_still_leaves_it_to_a_person(
-    bootstrapped: Settings,
+    read_by_model: httpx.AsyncClient,
     cfo: dict,
     openai_server: FakeOpenAI,  # noqa: F811 - the fixture, by name
 ) -> None:
@@ -169,21 +156,12 @@ async def test_a_lying_model_reading_a_scan_still_leaves_it_to_a_person(
             "line_items": [],
         }
     )
-    lying = bootstrapped.model_copy(
-        update={
-            "llm_model": "gpt-4o-mini",
-            "openai_api_key": SecretStr("test-key"),
-            "openai_base_url": openai_server.base_url,
-            "llm_max_attempts": 1,
-        }
-    )
-    async with _api(lying) as http:
-        response = await _send(http, cfo, encoded(render(_acme("INV-2024-106"))))
-        body = response.json()
-        assert body["status"] in ("PAUSED_FOR_APPROVAL", "BLOCKED") and body["tx_hash"] is None, body
-        assert "disagreement:total" in body["reason"]
-        detail = (await http.get(f"/api/invoices/{body['invoice_id']}", headers=cfo)).json()
-        assert detail["text_source"] == "ocr"
+    response = await _send(read_by_model, cfo, encoded(render(_acme("INV-2024-106"))))
+    body = response.json()
+    assert body["status"] in ("PAUSED_FOR_APPROVAL", "BLOCKED") and body["tx_hash"] is None, body
+    assert "disagreement:total" in body["reason"]
+    detail = (await read_by_model.get(f"/api/invoices/{body['invoice_id']}", headers=cfo)).json()
+    assert detail["text_source"] == "ocr"
     assert len(openai_server.requests) == 1
     # What the model was given is the OCR text, the reading every value is grounded in.
     assert "INV-2024-106" in str(openai_server.requests[0].body)

@@ -39,7 +39,7 @@ async def reserve(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> In
     return {"payment_id": reserved["payment_id"], "outcome": None}
 
 
-def _step(tool_name: str):  # noqa: ANN202
+def _step(tool_name: str):
     async def step(state: InvoiceState, runtime: Runtime[TreasurerContext]) -> InvoiceState:
         tool = getattr(runtime.context.payment_tools, tool_name)
         try:
@@ -60,7 +60,7 @@ def _step(tool_name: str):  # noqa: ANN202
     return step
 
 
-def _continue_unless_finished(next_step: str):  # noqa: ANN202
+def _continue_unless_finished(next_step: str):
     def route(state: InvoiceState) -> str:
         return END if state.get("outcome") else next_step
 

@@ -74,7 +74,7 @@ async def reconcile(treasurer: Treasurer, *, concurrency: int = 4, idle_seconds:
             try:
                 result = await treasurer.process(invoice_id)
                 report.outcomes[result.status.value] += 1
-            except Exception as exc:  # noqa: BLE001 - one stuck invoice must not stop the others
+            except Exception as exc:  # one stuck invoice must not stop the others
                 log.exception("reconciling invoice %s failed", invoice_id)
                 report.errors[str(invoice_id)] = str(exc)
 

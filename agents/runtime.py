@@ -60,7 +60,7 @@ class Treasurer:
         self,
         engine: AsyncEngine,
         context: TreasurerContext,
-        graph,  # noqa: ANN001
+        graph,
         *,
         mailer: ApprovalMailer,
         approval_queue: ApprovalQueue | None,
@@ -164,7 +164,7 @@ async def open_treasurer(
     settings: Settings,
     *,
     bootstrap_chain: bool = False,
-    mail_echo=None,  # noqa: ANN001
+    mail_echo=None,
 ) -> AsyncIterator[Treasurer]:
     async with AsyncExitStack() as stack:
         engine = create_engine(settings.database_url)
@@ -215,7 +215,7 @@ async def open_treasurer(
 
 
 @asynccontextmanager
-async def _checkpointer(database_url: str):  # noqa: ANN202
+async def _checkpointer(database_url: str):
     """LangGraph checkpoints beside the system of record: PostgreSQL, or a SQLite file in the demo."""
     if database_url.startswith("sqlite"):
         db_path = database_url.split("///", 1)[-1]

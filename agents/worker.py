@@ -165,7 +165,7 @@ def _harvest(tasks: set[asyncio.Task[int]]) -> int:
     return sum(t.result() for t in finished)
 
 
-async def _handle(treasurer: Treasurer, stream, key: tuple, running: dict) -> int:  # noqa: ANN001
+async def _handle(treasurer: Treasurer, stream, key: tuple, running: dict) -> int:
     """Handle one id, acknowledging every entry that carried it. Returns how many invoices it finished
     (for `max_invoices`)."""
     queue = treasurer.approval_queue
@@ -188,7 +188,7 @@ async def _handle(treasurer: Treasurer, stream, key: tuple, running: dict) -> in
             result = await treasurer.process(entry.item_id)
             log.info("invoice %s -> %s", entry.item_id, result.status.value)
             done = 1
-    except Exception:  # noqa: BLE001 - left unacknowledged: it is retried, then dead-lettered
+    except Exception:  # left unacknowledged: it is retried, then dead-lettered
         log.exception(
             "%s entry %s (%s) failed in the worker; it will be retried", stream.stream, entry.entry_id, entry.item_id
         )

@@ -151,12 +151,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _embedded_scheduler(treasurer) -> None:  # noqa: ANN001
+async def _embedded_scheduler(treasurer) -> None:
     log = logging.getLogger("treasurer.approvals.scheduler")
     while True:
         try:
             await tick(treasurer.sessions, treasurer.approvals, None)
-        except Exception:  # noqa: BLE001 - the next tick tries again; nothing is lost, PostgreSQL holds it all
+        except Exception:  # the next tick tries again; nothing is lost, PostgreSQL holds it all
             log.exception("approval scheduler tick failed")
         await asyncio.sleep(treasurer.context.settings.approval_tick_seconds)
 

@@ -161,7 +161,7 @@ def payments_reconcile() -> None:
     from agents.reconciler import reconcile
     from agents.runtime import open_treasurer
 
-    async def go():  # noqa: ANN202
+    async def go():
         async with open_treasurer(get_settings()) as treasurer:
             return await reconcile(treasurer)
 

@@ -162,7 +162,7 @@ async def _anchor_the_trail(treasurer: Treasurer, settings: Settings, console: C
     )
 
 
-async def _approve_pending(treasurer, rows: list[dict], mail_lines: list[str], outbox: Path, console: Console) -> None:  # noqa: ANN001
+async def _approve_pending(treasurer, rows: list[dict], mail_lines: list[str], outbox: Path, console: Console) -> None:
     """Show the approval mail the demo wrote, then act as the approver clicking Approve on its page."""
     from api.approvals.service import vote
     from finance.approvals.queries import request_for_invoice

@@ -51,21 +51,21 @@ from statistics import median, quantiles
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
-import psycopg  # noqa: E402
-import uvicorn  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
-from redis.asyncio import Redis  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+import httpx
+import psycopg
+import uvicorn
+from pydantic import SecretStr
+from redis.asyncio import Redis
+from sqlalchemy import func, select
 
-import agents.worker  # noqa: E402
-from agents.approvals.dispatch import announce  # noqa: E402
-from agents.runtime import Treasurer, open_treasurer  # noqa: E402
-from api.app import create_app  # noqa: E402
-from bench.spine import PG_ADMIN_URL, bench_database, bench_settings  # noqa: E402
-from finance.chain.anvil import start_anvil  # noqa: E402
-from finance.chain.client import ChainClient  # noqa: E402
-from finance.models import (  # noqa: E402
+import agents.worker
+from agents.approvals.dispatch import announce
+from agents.runtime import Treasurer, open_treasurer
+from api.app import create_app
+from bench.spine import PG_ADMIN_URL, bench_database, bench_settings
+from finance.chain.anvil import start_anvil
+from finance.chain.client import ChainClient
+from finance.models import (
     ApprovalRequest,
     ApprovalStatus,
     InvoiceStatus,
@@ -73,12 +73,12 @@ from finance.models import (  # noqa: E402
     PaymentAttempt,
     PaymentStatus,
 )
-from finance.settings import Settings  # noqa: E402
-from finance.streams import InvoiceIntake, read_streams  # noqa: E402
-from tests.fixtures.approvals import globex_invoice  # noqa: E402
-from tests.fixtures.credentials import access_token  # noqa: E402
-from tests.fixtures.smtp import running_smtp_server  # noqa: E402
-from tests.fixtures.vendors import register_sample_vendors  # noqa: E402
+from finance.settings import Settings
+from finance.streams import InvoiceIntake, read_streams
+from tests.fixtures.approvals import globex_invoice
+from tests.fixtures.credentials import access_token
+from tests.fixtures.smtp import running_smtp_server
+from tests.fixtures.vendors import register_sample_vendors
 
 BENCH_REDIS_URL = os.environ.get("TREASURER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SUBMITTER = "cfo@example.com"
@@ -394,15 +394,15 @@ async def worker_child(consumer: str, out: Path) -> None:
     original_broadcast, original_resume = ChainClient.broadcast, Treasurer.resume_approval
     original_read = agents.worker.read_streams
 
-    async def broadcast(self, raw_tx: str, tx_hash: str) -> None:  # noqa: ANN001
+    async def broadcast(self, raw_tx: str, tx_hash: str) -> None:
         await original_broadcast(self, raw_tx, tx_hash)
         broadcast_at.setdefault(tx_hash, _now())
 
-    async def resume_approval(self, request_id: uuid.UUID, **options):  # noqa: ANN001, ANN003, ANN202
+    async def resume_approval(self, request_id: uuid.UUID, **options):
         resumed_at.setdefault(str(request_id), _now())
         return await original_resume(self, request_id, **options)
 
-    async def read_streams(*args, **options):  # noqa: ANN002, ANN003, ANN202
+    async def read_streams(*args, **options):
         marker = _ready_marker(out)
         if not marker.exists():
             marker.touch()  # the worker has opened the treasurer, reconciled, and now waits for work

@@ -24,10 +24,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.extraction.evaluation import format_report, load_records, score_dataset  # noqa: E402
-from agents.extraction.offline import extract_offline  # noqa: E402
-from bench.extraction_pipeline import AutomationRun, automation  # noqa: E402
-from bench.extraction_profile import MB, adversarial_texts, format_hot_spots, profile  # noqa: E402
+from agents.extraction.evaluation import format_report, load_records, score_dataset
+from agents.extraction.offline import extract_offline
+from bench.extraction_pipeline import AutomationRun, automation
+from bench.extraction_profile import MB, adversarial_texts, format_hot_spots, profile
 
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO / "tests" / "data" / "invoices-dev"

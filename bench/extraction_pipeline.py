@@ -163,7 +163,7 @@ async def _run_currency(
                             run.wrong_payments.append(f"{record['id']}: {wrong}")
 
 
-def _wrong_payment(  # noqa: PLR0913 - the payment, and everything it is checked against
+def _wrong_payment(  # the payment, and everything it is checked against
     record: dict[str, Any],
     payment: Payment,
     vendor: Vendor | None,

@@ -29,19 +29,19 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg  # noqa: E402
-from sqlalchemy import event, func, select  # noqa: E402
-from web3 import AsyncHTTPProvider  # noqa: E402
+import psycopg
+from sqlalchemy import event, func, select
+from web3 import AsyncHTTPProvider
 
-from agents.runtime import open_treasurer  # noqa: E402
-from bench.spine import PAYEE, PG_ADMIN_URL, _amount_units, bench_database, bench_settings, raw_transfers  # noqa: E402
-from finance.chain.anvil import start_anvil  # noqa: E402
-from finance.invoices import InvoiceRepository  # noqa: E402
-from finance.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus  # noqa: E402
-from finance.payments.repository import PaymentRepository  # noqa: E402
-from finance.payments.service import PaymentService  # noqa: E402
-from finance.settings import Settings  # noqa: E402
-from tests.fixtures.vendors import register_verified_vendor  # noqa: E402
+from agents.runtime import open_treasurer
+from bench.spine import PAYEE, PG_ADMIN_URL, _amount_units, bench_database, bench_settings, raw_transfers
+from finance.chain.anvil import start_anvil
+from finance.invoices import InvoiceRepository
+from finance.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus
+from finance.payments.repository import PaymentRepository
+from finance.payments.service import PaymentService
+from finance.settings import Settings
+from tests.fixtures.vendors import register_verified_vendor
 
 STEPS = ("reserve", "sign", "broadcast", "confirm")
 
@@ -62,7 +62,7 @@ def counting_rpc(counts: Counter) -> Iterator[None]:
     caches the provider's bound `make_request` in its middleware chain at the first request."""
     original = AsyncHTTPProvider.make_request
 
-    async def make_request(self, method, params):  # noqa: ANN001, ANN202
+    async def make_request(self, method, params):
         counts["rpc"] += 1
         return await original(self, method, params)
 
@@ -73,19 +73,19 @@ def counting_rpc(counts: Counter) -> Iterator[None]:
         AsyncHTTPProvider.make_request = original
 
 
-def count_sql(engine, counts: Counter) -> None:  # noqa: ANN001
+def count_sql(engine, counts: Counter) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "before_cursor_execute")
-    def _statement(*_args) -> None:  # noqa: ANN002
+    def _statement(*_args) -> None:
         counts["sql"] += 1
 
     @event.listens_for(sync_engine, "commit")
-    def _commit(*_args) -> None:  # noqa: ANN002
+    def _commit(*_args) -> None:
         counts["commits"] += 1
 
     @event.listens_for(sync_engine.pool, "checkout")
-    def _checkout(*_args) -> None:  # noqa: ANN002
+    def _checkout(*_args) -> None:
         counts["checkouts"] += 1
 
 
@@ -112,7 +112,7 @@ async def _saga(settings: Settings, payments: int, workers: int, counts: Counter
         timings: dict[str, list[float]] = defaultdict(list)
         statuses: list[PaymentStatus] = []
 
-        async def timed(step: str, call):  # noqa: ANN001, ANN202
+        async def timed(step: str, call):
             started = time.perf_counter()
             result = await call
             timings[step].append(time.perf_counter() - started)

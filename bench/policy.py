@@ -23,20 +23,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg  # noqa: E402
+import psycopg
 
-from bench.policy_eval import evaluations_per_second  # noqa: E402
-from finance.db import create_engine, session_factory  # noqa: E402
-from finance.migrations.runner import upgrade_async  # noqa: E402
-from finance.models import Invoice, Payment, PaymentStatus, Vendor, utcnow  # noqa: E402
-from finance.runway import compute_runway  # noqa: E402
-from finance.spend import spend_figures  # noqa: E402
+from bench.policy_eval import evaluations_per_second
+from finance.db import create_engine, session_factory
+from finance.migrations.runner import upgrade_async
+from finance.models import Invoice, Payment, PaymentStatus, Vendor, utcnow
+from finance.runway import compute_runway
+from finance.spend import spend_figures
 
 PG_ADMIN_URL = os.environ.get("TREASURER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CATEGORIES = ["hosting", "saas", "contractors", "marketing", "utilities", "office"]
 
 
-async def seed(sessions, payments: int, vendors: int) -> list[tuple[uuid.UUID, str]]:  # noqa: ANN001
+async def seed(sessions, payments: int, vendors: int) -> list[tuple[uuid.UUID, str]]:
     rng = random.Random(7)
     now = utcnow()
     rows = []
@@ -76,7 +76,7 @@ async def seed(sessions, payments: int, vendors: int) -> list[tuple[uuid.UUID, s
     return rows
 
 
-async def snapshot_cost(sessions, vendors: list[tuple[uuid.UUID, str]], count: int) -> float:  # noqa: ANN001
+async def snapshot_cost(sessions, vendors: list[tuple[uuid.UUID, str]], count: int) -> float:
     """Seconds per snapshot (spend windows + runway), over `count` invoices of random vendors."""
     rng = random.Random(11)
     started = time.perf_counter()

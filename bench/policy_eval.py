@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from policies.defaults import realistic_policy  # noqa: E402
-from policies.evaluator import evaluate  # noqa: E402
-from policies.schema import InvoiceFacts, TreasurySnapshot  # noqa: E402
+from policies.defaults import realistic_policy
+from policies.evaluator import evaluate
+from policies.schema import InvoiceFacts, TreasurySnapshot
 
 CATEGORIES = ["hosting", "saas", "contractors", "marketing", "utilities", "office", None]
 # Mostly small bills, as in a real payables queue; the tail reaches every limit and the balance.

@@ -23,18 +23,18 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+import psycopg
+from pydantic import SecretStr
+from sqlalchemy import select
 
-from agents.runtime import open_treasurer  # noqa: E402
-from finance.chain.anvil import start_anvil  # noqa: E402
-from finance.chain.artifacts import stablecoin_abi  # noqa: E402
-from finance.migrations.runner import upgrade_async  # noqa: E402
-from finance.models import InvoiceStatus, PaymentAttempt  # noqa: E402
-from finance.money import to_base_units  # noqa: E402
-from finance.settings import Settings  # noqa: E402
-from tests.fixtures.vendors import publish_established_policy, register_verified_vendor  # noqa: E402
+from agents.runtime import open_treasurer
+from finance.chain.anvil import start_anvil
+from finance.chain.artifacts import stablecoin_abi
+from finance.migrations.runner import upgrade_async
+from finance.models import InvoiceStatus, PaymentAttempt
+from finance.money import to_base_units
+from finance.settings import Settings
+from tests.fixtures.vendors import publish_established_policy, register_verified_vendor
 
 PG_ADMIN_URL = os.environ.get("TREASURER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PAYEE = "0x43238A89d4f1C52777f395Aecd47b9F0d961171A"
@@ -152,7 +152,7 @@ async def idiomatic_web3_transfers(settings: Settings, transfers: int, concurren
         return transfers / (time.perf_counter() - started)
 
 
-def bench_settings(database_url: str, rpc_url: str, **overrides) -> Settings:  # noqa: ANN003
+def bench_settings(database_url: str, rpc_url: str, **overrides) -> Settings:
     """A treasurer on a benchmark's own database and anvil, with a fresh wallet so no phase inherits
     another's nonces or balances."""
     return Settings(

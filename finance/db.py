@@ -16,7 +16,7 @@ def create_engine(database_url: str) -> AsyncEngine:
         engine = create_async_engine(database_url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn, _record):
             cursor = dbapi_conn.cursor()
             # WAL lets the API read while a worker writes; foreign keys are off by default in SQLite.
             cursor.execute("PRAGMA journal_mode=WAL")

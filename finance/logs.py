@@ -60,7 +60,7 @@ def register_secret(value: str | None) -> None:
             _known_secrets.add(value[2:])
 
 
-class bind_invoice:  # noqa: N801 - reads as a function: `bind_invoice(id)` or `with bind_invoice(id):`
+class bind_invoice:  # reads as a function: `bind_invoice(id)` or `with bind_invoice(id):`
     """Tag log lines with an invoice id: for the rest of the current task, or until the `with` block ends."""
 
     def __init__(self, invoice_id: object) -> None:
@@ -88,7 +88,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string must not drop the line
+        except Exception:  # a bad format string must not drop the line
             message = f"{record.msg!r} {record.args!r}"
         record.msg, record.args = redact(message), None
         if record.exc_info and not record.exc_text:

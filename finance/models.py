@@ -48,19 +48,19 @@ class BaseUnits(TypeDecorator[int]):
     impl = Numeric(78, 0)
     cache_ok = True
 
-    def load_dialect_impl(self, dialect):  # noqa: ANN001 - SQLAlchemy's signature
+    def load_dialect_impl(self, dialect):  # SQLAlchemy's signature
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(80))
         return dialect.type_descriptor(Numeric(78, 0))
 
-    def process_bind_param(self, value, dialect):  # noqa: ANN001
+    def process_bind_param(self, value, dialect):
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"base units must be an int, got {type(value).__name__}")
         return str(value) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):  # noqa: ANN001
+    def process_result_value(self, value, dialect):
         return None if value is None else int(value)
 
 

@@ -159,7 +159,7 @@ class Settings(BaseSettings):
 
     @field_validator(*_NOT_EMPTY, mode="before")
     @classmethod
-    def _refuse_empty(cls, value: Any, info: ValidationInfo) -> Any:  # noqa: ANN401 - any raw input
+    def _refuse_empty(cls, value: Any, info: ValidationInfo) -> Any:  # any raw input
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
         if isinstance(raw, str) and not raw.strip():
             raise ValueError(f"{env_name(info.field_name or '')} is set but empty; give it a value or unset it")

@@ -83,7 +83,7 @@ async def spend_figures(
     )
 
 
-def _sum_in_python(rows, since: dict[str, datetime], mtd: datetime, vendor_id, category) -> dict[str, int]:  # noqa: ANN001
+def _sum_in_python(rows, since: dict[str, datetime], mtd: datetime, vendor_id, category) -> dict[str, int]:
     # SQLite keeps base units as text (exact past 2**63), so its SUM would go through a float.
     totals = dict.fromkeys(
         [*(f"global_{w}" for w in WINDOWS), *(f"vendor_{w}" for w in WINDOWS), "vendor_mtd", "category_mtd"], 0

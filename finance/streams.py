@@ -113,7 +113,7 @@ class IdStream:
             entries.append(entry)
         return entries
 
-    def _parse(self, entries) -> list[StreamEntry]:  # noqa: ANN001
+    def _parse(self, entries) -> list[StreamEntry]:
         parsed = []
         for entry_id, fields in entries or []:
             if not fields:
@@ -123,14 +123,14 @@ class IdStream:
             parsed.append(StreamEntry(self.stream, entry, uuid.UUID(raw.decode() if isinstance(raw, bytes) else raw)))
         return parsed
 
-    def parse(self, entries) -> list[StreamEntry]:  # noqa: ANN001
+    def parse(self, entries) -> list[StreamEntry]:
         return self._parse(entries)
 
 
 class InvoiceIntake(IdStream):
     """Invoices submitted for asynchronous processing."""
 
-    def __init__(self, redis: Redis, stream: str, group: str, **options) -> None:  # noqa: ANN003
+    def __init__(self, redis: Redis, stream: str, group: str, **options) -> None:
         super().__init__(redis, stream, group, field="invoice_id", **options)
 
 

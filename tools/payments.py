@@ -61,7 +61,7 @@ def build_payment_tools(service: PaymentService) -> PaymentTools:
     async def confirm_payment(payment_id: uuid.UUID) -> dict:
         return _as_dict(await service.confirm(payment_id))
 
-    def tool(fn, args, description: str) -> BaseTool:  # noqa: ANN001
+    def tool(fn, args, description: str) -> BaseTool:
         return StructuredTool.from_function(coroutine=fn, name=fn.__name__, description=description, args_schema=args)
 
     return PaymentTools(

@@ -67,14 +67,14 @@ class InlineDispatch:
     async def opened(self, request_id: uuid.UUID) -> None:
         try:
             await self._announce(request_id)
-        except Exception:  # noqa: BLE001 - the mails stay owed in PostgreSQL
+        except Exception:  # the mails stay owed in PostgreSQL
             log.exception("approval request %s could not be announced now; its mails stay owed", request_id)
 
     async def send_mails(self, notification_ids: tuple[uuid.UUID, ...] | list[uuid.UUID]) -> None:
         for notification_id in notification_ids:
             try:
                 await self._send(notification_id)
-            except Exception:  # noqa: BLE001 - the row stays pending and is retried
+            except Exception:  # the row stays pending and is retried
                 log.exception("approval mail %s could not be sent now; it stays owed", notification_id)
 
     async def schedule(self, request_id: uuid.UUID, due: datetime | None) -> None:
@@ -83,11 +83,11 @@ class InlineDispatch:
     async def resume(self, request_id: uuid.UUID) -> None:
         try:
             await self._resume(request_id)
-        except Exception:  # noqa: BLE001 - the resume stays owed in PostgreSQL and is retried
+        except Exception:  # the resume stays owed in PostgreSQL and is retried
             log.exception("approval %s could not be resumed now; it stays owed", request_id)
 
 
-async def announce(sessions, dispatch: ApprovalDispatch, request_id: uuid.UUID) -> int:  # noqa: ANN001
+async def announce(sessions, dispatch: ApprovalDispatch, request_id: uuid.UUID) -> int:
     """Fan a new request out: its owed mails to the sender, its timer to the schedule. Idempotent: a mail
     already sent is skipped by the sender, and a timer is simply set again. Returns the mails handed on."""
     async with sessions() as session:

@@ -74,7 +74,7 @@ class ApprovalMailer:
                 row.last_error = exc.message
                 log.warning("approval mail %s to %s refused for good: %s", row.id, row.recipient, exc.message)
                 return "failed"
-            except Exception as exc:  # noqa: BLE001 - recorded, then raised after the commit keeps the count
+            except Exception as exc:  # recorded, then raised after the commit keeps the count
                 row.last_error = f"{type(exc).__name__}: {exc}"
                 transient = exc
             else:

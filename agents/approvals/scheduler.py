@@ -26,7 +26,7 @@ class TickReport:
 
 
 async def tick(
-    sessions,  # noqa: ANN001 - async_sessionmaker
+    sessions,  # async_sessionmaker
     dispatch: ApprovalDispatch,
     queue: ApprovalQueue | None,
     *,

@@ -84,7 +84,7 @@ def invoice_text_from_pdf(data: bytes) -> str:
     reader = _open(data)
     try:
         page_count = len(reader.pages)
-    except Exception as exc:  # noqa: BLE001 - pypdf raises many types on a broken page tree
+    except Exception as exc:  # pypdf raises many types on a broken page tree
         raise _corrupt(exc) from exc
     if page_count == 0:
         raise UnreadableDocument("this PDF has no pages")
@@ -155,7 +155,7 @@ def _open(data: bytes) -> PdfReader:
         ) from exc
     except FileNotDecryptedError as exc:
         raise EncryptedPdf("this PDF is encrypted with a password; send it unencrypted or the invoice's text") from exc
-    except Exception as exc:  # noqa: BLE001 - a corrupt file can surface as almost any exception inside pypdf
+    except Exception as exc:  # a corrupt file can surface as almost any exception inside pypdf
         raise _corrupt(exc) from exc
     return reader
 
@@ -163,18 +163,18 @@ def _open(data: bytes) -> PdfReader:
 def _page_text(reader: PdfReader, number: int) -> str:
     try:
         page = reader.pages[number]
-    except Exception as exc:  # noqa: BLE001 - a damaged page tree
+    except Exception as exc:  # a damaged page tree
         raise _corrupt(exc) from exc
     try:
         text = page.extract_text(extraction_mode="layout")
-    except Exception:  # noqa: BLE001 - layout mode is younger and stricter; plain mode may still read the page
+    except Exception:  # layout mode is younger and stricter; plain mode may still read the page
         logging.getLogger(__name__).debug("layout extraction failed on page %d; using plain mode", number + 1)
         text = ""
     if not text.strip():
         # Layout mode drops rotated text; plain mode keeps it, so a page is only blank if both find nothing.
         try:
             text = page.extract_text()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _corrupt(exc) from exc
     lines = [line.rstrip() for line in text.split("\n")]
     return "\n".join(lines).strip("\n")

@@ -83,7 +83,7 @@ def _document_kind(flags: list[str] | tuple[str, ...]) -> str | None:
     return "credit_note" if "credit_note" in kinds else (kinds[0] if kinds else None)
 
 
-async def _facts(session, invoice: Invoice, vendor: Vendor | None) -> InvoiceFacts:  # noqa: ANN001
+async def _facts(session, invoice: Invoice, vendor: Vendor | None) -> InvoiceFacts:
     fields = invoice.fields or {}
     checks = fields.get("checks") or {}
     evidence = fields.get("evidence") or {}

@@ -88,7 +88,7 @@ async def invoice_approval(invoice_id: uuid.UUID, _: ReaderPrincipal, treasurer:
         return ApprovalOut.of(await approval_view(session, request.id))
 
 
-async def _vote(treasurer, request_id: uuid.UUID, principal: Principal, decision: str, body: VoteIn) -> ApprovalOut:  # noqa: ANN001
+async def _vote(treasurer, request_id: uuid.UUID, principal: Principal, decision: str, body: VoteIn) -> ApprovalOut:
     await vote(treasurer, request_id, principal.actor, decision, channel="api", comment=body.comment)
     async with treasurer.sessions() as session:
         return ApprovalOut.of(await approval_view(session, request_id))

@@ -33,7 +33,7 @@ _HEADERS = {
 }
 
 
-def _page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:  # noqa: ANN003
+def _page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers.update(_HEADERS)
     return response
@@ -98,7 +98,7 @@ async def use_link(
     return _page(request, "approval_done.html", view=view, link=link, closed=outcome.closed, now=utcnow())
 
 
-def _why_not(view, link: ApprovalLink, voted: bool) -> str | None:  # noqa: ANN001
+def _why_not(view, link: ApprovalLink, voted: bool) -> str | None:
     request = view.request
     if request.status != ApprovalStatus.PENDING:
         return f"This request is already {request.status}. Nothing more can be decided here."

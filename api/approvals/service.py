@@ -79,7 +79,7 @@ class ApprovalView:
     rejections: int
 
     @property
-    def deadline(self):  # noqa: ANN201
+    def deadline(self):
         return as_utc(self.request.deadline)
 
 

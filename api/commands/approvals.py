@@ -20,7 +20,7 @@ def requeue() -> None:
     Safe at any time: every consumer is idempotent, so an entry queued twice is handled once."""
     from agents.runtime import open_treasurer
 
-    async def go():  # noqa: ANN202
+    async def go():
         async with open_treasurer(get_settings()) as treasurer:
             if treasurer.approval_queue is None:
                 raise TreasurerError("the embedded default has no queue: approvals are dispatched in-process")
@@ -37,7 +37,7 @@ def list_requests(
     """Approval requests, soonest deadline first."""
     from finance.db import create_engine, session_factory
 
-    async def go():  # noqa: ANN202
+    async def go():
         engine = create_engine(get_settings().database_url)
         try:
             async with session_factory(engine)() as session:

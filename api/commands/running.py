@@ -17,7 +17,7 @@ from finance.settings import Settings, explain
 console = Console()
 
 
-def run_command(coro) -> object:  # noqa: ANN001
+def run_command(coro) -> object:
     try:
         return asyncio.run(coro)
     except TreasurerError as exc:
@@ -29,7 +29,7 @@ class TreasurerGroup(TyperGroup):
     """The root command: every subcommand runs inside its `invoke`, so bad settings are caught here once, wherever
     a command first reads them (before its work, inside its event loop, in `serve` before uvicorn starts)."""
 
-    def invoke(self, ctx: Any) -> Any:  # noqa: ANN401 - click's own signature
+    def invoke(self, ctx: Any) -> Any:  # click's own signature
         try:
             return super().invoke(ctx)
         except ValidationError as exc:

@@ -32,7 +32,7 @@ def create(
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
 
-    async def go():  # noqa: ANN202
+    async def go():
         engine = create_engine(get_settings().database_url)
         try:
             async with session_factory(engine).begin() as session:
@@ -51,7 +51,7 @@ def list_users() -> None:
     from finance.db import create_engine, session_factory
     from finance.users import UserRepository
 
-    async def go():  # noqa: ANN202
+    async def go():
         engine = create_engine(get_settings().database_url)
         try:
             async with session_factory(engine)() as session:

@@ -17,7 +17,7 @@ vendors_app = typer.Typer(help="The vendor registry.", no_args_is_help=True)
 As = Annotated[str, typer.Option("--as", help="The e-mail of the ops user acting (a user with the ops role).")]
 
 
-async def _actor(session, email: str):  # noqa: ANN001, ANN202
+async def _actor(session, email: str):
     from finance.errors import TreasurerError
     from finance.identity import Actor
     from finance.users import UserRepository

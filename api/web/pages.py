@@ -49,7 +49,7 @@ router = APIRouter(include_in_schema=False)
 _STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
 
 
-def _render(request: Request, template: str, principal=None, status_code: int = 200, **context) -> HTMLResponse:  # noqa: ANN001, ANN003
+def _render(request: Request, template: str, principal=None, status_code: int = 200, **context) -> HTMLResponse:
     token = request.cookies.get(SESSION_COOKIE, "")
     context |= {"me": principal, "csrf": csrf_for(request, token) if token else ""}
     return templates.TemplateResponse(request, template, context, status_code=status_code)
@@ -80,7 +80,7 @@ async def home() -> RedirectResponse:
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request, next: str | None = None, error: str | None = None) -> HTMLResponse:  # noqa: A002
+async def login_page(request: Request, next: str | None = None, error: str | None = None) -> HTMLResponse:
     token = new_login_csrf()
     response = _render(request, "login.html", login_csrf=token, next=_local(next), error=error)
     response.set_cookie(
@@ -97,7 +97,7 @@ async def login(
     username: Annotated[str, Form(max_length=200)],
     password: Annotated[str, Form(max_length=200)],
     csrf: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/app",  # noqa: A002
+    next: Annotated[str, Form(max_length=500)] = "/app",
 ) -> Response:
     check_login_csrf(request, csrf)
     try:

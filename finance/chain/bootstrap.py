@@ -91,7 +91,7 @@ async def _fund_gas(chain: ChainClient) -> None:
     await chain.w3.eth.wait_for_transaction_receipt(tx_hash)
 
 
-async def _send(chain: ChainClient, tx: dict):  # noqa: ANN202
+async def _send(chain: ChainClient, tx: dict):
     signed = chain.account.sign_transaction(tx)
     tx_hash = await chain.w3.eth.send_raw_transaction(signed.raw_transaction)
     receipt = await chain.w3.eth.wait_for_transaction_receipt(tx_hash)

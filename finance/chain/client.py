@@ -38,7 +38,7 @@ _FEE_QUOTE_TTL = 2.0
 TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError, OSError, TransientError)
 
 
-def _count_failure(state) -> None:  # noqa: ANN001
+def _count_failure(state) -> None:
     # Every failed attempt counts, retried or not: a node that needs retries is worth seeing on a dashboard.
     record_rpc_error(getattr(state.fn, "__name__", "rpc"))
 

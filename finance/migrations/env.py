@@ -28,7 +28,7 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
-def _run_sync(connection) -> None:  # noqa: ANN001
+def _run_sync(connection) -> None:
     # Batch mode lets later migrations alter SQLite tables (which cannot ALTER most things in place).
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():

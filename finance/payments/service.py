@@ -248,7 +248,7 @@ class PaymentService:
         # Stored first, sent second, like every attempt.
         return await self.broadcast(payment_id)
 
-    async def _conclude(self, payment_id: uuid.UUID, tx_hash: str, receipt: Receipt, payee: str, amount: int):  # noqa: ANN202
+    async def _conclude(self, payment_id: uuid.UUID, tx_hash: str, receipt: Receipt, payee: str, amount: int):
         if receipt.status != 1:
             return await self.fail(
                 payment_id, f"transaction {tx_hash} reverted on chain in block {receipt.block_number}", receipt=receipt,

@@ -10,7 +10,7 @@ from finance.payments.nonces import allocate_nonce
 SINK = "0x000000000000000000000000000000000000bEEF"
 
 
-async def burn_treasury_down_to(treasurer, keep: Decimal) -> None:  # noqa: ANN001
+async def burn_treasury_down_to(treasurer, keep: Decimal) -> None:
     chain, token = treasurer.context.chain, treasurer.context.token
     balance = await chain.token_balance(token.address, chain.treasury_address)
     amount = balance - to_base_units(keep, token.decimals)

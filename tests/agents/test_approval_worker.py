@@ -64,7 +64,7 @@ async def _until(what: str, check: Callable[[], Awaitable[bool]], log: Path) -> 
     pytest.fail(f"timed out after {WAIT_SECONDS}s waiting for {what}; worker output:\n{output[-4000:]}")
 
 
-async def _transfers_to(treasurer, payee: str) -> int:  # noqa: ANN001
+async def _transfers_to(treasurer, payee: str) -> int:
     chain, token = treasurer.context.chain, treasurer.context.token
     payee_topic = "0x" + "00" * 12 + payee.lower().removeprefix("0x")
     logs = await chain.w3.eth.get_logs(
@@ -74,7 +74,7 @@ async def _transfers_to(treasurer, payee: str) -> int:  # noqa: ANN001
 
 
 async def test_killed_worker_and_flushed_redis_lose_nothing_and_pay_once(
-    treasurer,  # noqa: ANN001
+    treasurer,
     settings: Settings,
     smtp_server: SmtpServer,
     tmp_path: Path,

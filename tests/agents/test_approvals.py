@@ -33,7 +33,7 @@ from tests.fixtures.approvals import (
 pytestmark = pytest.mark.asyncio
 
 
-async def _pending(treasurer, amount: str = "12000", submitted_by: str = "cfo@example.com"):  # noqa: ANN001, ANN202
+async def _pending(treasurer, amount: str = "12000", submitted_by: str = "cfo@example.com"):
     invoice_id = await treasurer.submit(globex_invoice(f"GX-{uuid.uuid4().hex[:6]}", Decimal(amount)), submitted_by)
     result = await treasurer.process(invoice_id)
     assert result.status == InvoiceStatus.PENDING_APPROVAL, result
@@ -42,7 +42,7 @@ async def _pending(treasurer, amount: str = "12000", submitted_by: str = "cfo@ex
     return invoice_id, request
 
 
-async def test_over_limit_invoice_waits_in_an_interrupt_then_pays_once_approved(treasurer, settings: Settings) -> None:  # noqa: ANN001
+async def test_over_limit_invoice_waits_in_an_interrupt_then_pays_once_approved(treasurer, settings: Settings) -> None:
     invoice_id, request = await _pending(treasurer)
     # The submitter (cfo@) is left out: only the controller may approve, and one approval is the quorum.
     assert request.approvers == ["controller@example.com"] and request.quorum == 1
@@ -84,13 +84,13 @@ async def test_over_limit_invoice_waits_in_an_interrupt_then_pays_once_approved(
     assert trail[-1][:2] == ("record", "paid")
 
 
-async def test_the_submitter_never_approves_their_own_invoice(treasurer) -> None:  # noqa: ANN001
+async def test_the_submitter_never_approves_their_own_invoice(treasurer) -> None:
     _, request = await _pending(treasurer, submitted_by="CFO@example.com")
     with pytest.raises(NotAnApprover):
         await vote(treasurer, request.id, "cfo@example.com", "approve", channel="api")
 
 
-async def test_a_policy_that_leaves_nobody_to_approve_blocks_instead_of_waiting_forever(treasurer) -> None:  # noqa: ANN001
+async def test_a_policy_that_leaves_nobody_to_approve_blocks_instead_of_waiting_forever(treasurer) -> None:
     solo = ApprovalTier(id="solo", min_amount=Decimal(0), group="solo", quorum=1)
     await publish_policy(treasurer, tiers=[solo], groups={"solo": ["cfo@example.com"]})
     invoice_id = await treasurer.submit(globex_invoice("GX-SOLO", Decimal("9000")), "cfo@example.com")
@@ -100,7 +100,7 @@ async def test_a_policy_that_leaves_nobody_to_approve_blocks_instead_of_waiting_
     assert await approval_for(treasurer, invoice_id) is None
 
 
-async def test_one_rejection_closes_the_request_unpaid_and_frees_the_bill(treasurer) -> None:  # noqa: ANN001
+async def test_one_rejection_closes_the_request_unpaid_and_frees_the_bill(treasurer) -> None:
     invoice_id, request = await _pending(treasurer)
     outcome = await vote(treasurer, request.id, "controller@example.com", "reject", channel="api", comment="no PO")
     assert outcome.closed and outcome.request.status == ApprovalStatus.REJECTED
@@ -117,7 +117,7 @@ async def test_one_rejection_closes_the_request_unpaid_and_frees_the_bill(treasu
         await vote(treasurer, request.id, "controller@example.com", "approve", channel="api")
 
 
-async def test_two_approvers_racing_to_the_quorum_close_it_once_and_pay_once(treasurer) -> None:  # noqa: ANN001
+async def test_two_approvers_racing_to_the_quorum_close_it_once_and_pay_once(treasurer) -> None:
     tiers, groups = two_of_three_policy_tiers()
     await publish_policy(treasurer, tiers=tiers, groups=groups)
     invoice_id, request = await _pending(treasurer, amount="7000", submitted_by="ap@example.com")
@@ -138,7 +138,7 @@ async def test_two_approvers_racing_to_the_quorum_close_it_once_and_pay_once(tre
     assert len(await confirmed_payments(treasurer, invoice_id)) == 1
 
 
-async def test_reminder_escalation_and_expiry_follow_the_clock(treasurer, settings: Settings) -> None:  # noqa: ANN001
+async def test_reminder_escalation_and_expiry_follow_the_clock(treasurer, settings: Settings) -> None:
     tiers, groups = two_of_three_policy_tiers()
     await publish_policy(treasurer, tiers=tiers, groups=groups)
     invoice_id, request = await _pending(treasurer, amount="7000", submitted_by="ap@example.com")
@@ -179,7 +179,7 @@ async def test_reminder_escalation_and_expiry_follow_the_clock(treasurer, settin
         await vote(treasurer, request.id, "bob@example.com", "approve", channel="api")
 
 
-async def test_the_submitter_or_an_admin_may_cancel(treasurer) -> None:  # noqa: ANN001
+async def test_the_submitter_or_an_admin_may_cancel(treasurer) -> None:
     invoice_id, request = await _pending(treasurer)
     with pytest.raises(NotAnApprover):
         await cancel_request(treasurer, request.id, "controller@example.com", is_admin=False, reason=None)
@@ -189,7 +189,7 @@ async def test_the_submitter_or_an_admin_may_cancel(treasurer) -> None:  # noqa:
     assert await confirmed_payments(treasurer, invoice_id) == []
 
 
-async def test_redis_flushed_while_waiting_is_rebuilt_from_postgres(treasurer, settings: Settings) -> None:  # noqa: ANN001
+async def test_redis_flushed_while_waiting_is_rebuilt_from_postgres(treasurer, settings: Settings) -> None:
     invoice_id, request = await _pending(treasurer)
     await vote(treasurer, request.id, "controller@example.com", "approve", channel="api")
     redis = Redis.from_url(settings.redis_url)
@@ -207,7 +207,7 @@ async def test_redis_flushed_while_waiting_is_rebuilt_from_postgres(treasurer, s
     assert len(await confirmed_payments(treasurer, invoice_id)) == 1
 
 
-async def test_two_runs_of_one_thread_racing_open_one_request_and_owe_one_mail(treasurer) -> None:  # noqa: ANN001
+async def test_two_runs_of_one_thread_racing_open_one_request_and_owe_one_mail(treasurer) -> None:
     invoice_id = await treasurer.submit(globex_invoice("GX-RACE-1", Decimal("8000")), "cfo@example.com")
     results = await asyncio.gather(treasurer.process(invoice_id), treasurer.process(invoice_id))
     assert {r.status for r in results} == {InvoiceStatus.PENDING_APPROVAL}

@@ -30,13 +30,13 @@ def _compile(source: Path) -> dict:
     return {"abi": json.loads(abi), "bytecode": bytecode.strip()}
 
 
-async def _rpc(chain, method: str, *params):  # noqa: ANN001, ANN002, ANN202
+async def _rpc(chain, method: str, *params):
     response = await chain.w3.provider.make_request(method, list(params))
     assert "error" not in response, response
     return response["result"]
 
 
-async def _payment(treasurer, invoice_id) -> Payment:  # noqa: ANN001
+async def _payment(treasurer, invoice_id) -> Payment:
     async with treasurer.sessions() as session:
         return await session.scalar(select(Payment).where(Payment.invoice_id == invoice_id))
 
@@ -66,7 +66,7 @@ async def test_a_token_that_returns_false_is_never_marked_paid(settings: Setting
         assert mined.status == 1  # the chain said yes; the missing Transfer event said no
 
 
-async def test_a_wallet_without_gas_fails_the_payment_cleanly(treasurer) -> None:  # noqa: ANN001
+async def test_a_wallet_without_gas_fails_the_payment_cleanly(treasurer) -> None:
     chain = treasurer.context.chain
     await _rpc(chain, "anvil_setBalance", chain.treasury_address, "0x0")
     invoice_id = await treasurer.submit(ACME)
@@ -130,14 +130,14 @@ async def test_a_reorg_shallower_than_the_confirmation_depth_never_settles_the_l
         node.stop()
 
 
-def _unreachable_for(chain, method: str, failures: int) -> dict:  # noqa: ANN001
+def _unreachable_for(chain, method: str, failures: int) -> dict:
     """Make `method` fail like a dead node for the next `failures` calls (a connection refused)."""
     import aiohttp
 
     real = chain._rpc
     state = {"left": failures, "calls": 0}
 
-    async def flaky(name: str, params: list):  # noqa: ANN202
+    async def flaky(name: str, params: list):
         if name == method:
             state["calls"] += 1
             if state["left"] > 0:
@@ -149,7 +149,7 @@ def _unreachable_for(chain, method: str, failures: int) -> dict:  # noqa: ANN001
     return state
 
 
-async def test_a_flaky_node_is_retried_and_pays_once(treasurer) -> None:  # noqa: ANN001
+async def test_a_flaky_node_is_retried_and_pays_once(treasurer) -> None:
     state = _unreachable_for(treasurer.context.chain, "eth_sendRawTransaction", failures=2)
     result = await treasurer.process(await treasurer.submit(ACME))
     assert result.status == InvoiceStatus.PAID, result.reason
@@ -159,7 +159,7 @@ async def test_a_flaky_node_is_retried_and_pays_once(treasurer) -> None:  # noqa
         assert len(await PaymentRepository(session).attempts(payment.id)) == 1
 
 
-async def test_a_dead_node_leaves_the_payment_waiting_and_the_reconciler_sends_the_same_bytes(treasurer) -> None:  # noqa: ANN001
+async def test_a_dead_node_leaves_the_payment_waiting_and_the_reconciler_sends_the_same_bytes(treasurer) -> None:
     from agents.reconciler import reconcile
 
     chain = treasurer.context.chain

@@ -125,7 +125,7 @@ async def _run_crashing_child(settings: Settings, kill_at: str, kill_on: int, id
     return output
 
 
-async def _recover(treasurer, round_ids: list[uuid.UUID]) -> str:  # noqa: ANN001
+async def _recover(treasurer, round_ids: list[uuid.UUID]) -> str:
     """The restart: what a fresh worker does before and after it reads its queue.
 
     First the reconciler (when it exists yet) drives whatever the dead worker left in progress; then
@@ -167,7 +167,7 @@ async def _recover(treasurer, round_ids: list[uuid.UUID]) -> str:  # noqa: ANN00
     return ", then ".join(how)
 
 
-async def _assert_crash_left(treasurer, kill_at: str, kill_on: int, bills: list[Bill], output: str) -> None:  # noqa: ANN001
+async def _assert_crash_left(treasurer, kill_at: str, kill_on: int, bills: list[Bill], output: str) -> None:
     """What the SIGKILL left behind is what the kill point claims: proves the harness cut where it says."""
     victim = bills[kill_on - 1]
     chain = treasurer.context.chain
@@ -200,7 +200,7 @@ async def _assert_crash_left(treasurer, kill_at: str, kill_on: int, bills: list[
         assert await chain.receipt(attempts[0].tx_hash) is not None, f"the broadcast transaction is not mined {where}"
 
 
-async def _treasury_transfers(treasurer) -> Counter[tuple[str, int]]:  # noqa: ANN001
+async def _treasury_transfers(treasurer) -> Counter[tuple[str, int]]:
     """(payee, amount) of every token Transfer out of the treasury, over the whole chain."""
     chain, token = treasurer.context.chain, treasurer.context.token
     treasury_topic = "0x" + "00" * 12 + chain.treasury_address.lower().removeprefix("0x")
@@ -214,7 +214,7 @@ async def _treasury_transfers(treasurer) -> Counter[tuple[str, int]]:  # noqa: A
     return transfers
 
 
-async def _assert_recovered(treasurer, bills: list[Bill], balance_before: int, context: str) -> None:  # noqa: ANN001
+async def _assert_recovered(treasurer, bills: list[Bill], balance_before: int, context: str) -> None:
     chain, token = treasurer.context.chain, treasurer.context.token
     async with treasurer.sessions() as session:
         for bill in bills:
@@ -270,7 +270,7 @@ async def _assert_recovered(treasurer, bills: list[Bill], balance_before: int, c
 
 
 @pytest.mark.parametrize("kill_at", KILL_POINTS)
-async def test_sigkill_at_each_step_boundary_recovers_exactly_once(treasurer, settings: Settings, kill_at: str) -> None:  # noqa: ANN001
+async def test_sigkill_at_each_step_boundary_recovers_exactly_once(treasurer, settings: Settings, kill_at: str) -> None:
     chain, token = treasurer.context.chain, treasurer.context.token
     # A fresh wallet per test: its balance right after bootstrap is the baseline every payment comes out of.
     balance_before = await chain.token_balance(token.address, chain.treasury_address)

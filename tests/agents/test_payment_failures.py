@@ -17,12 +17,12 @@ ACME = "0x43238A89d4f1C52777f395Aecd47b9F0d961171A"
 SAMPLES = dict(sample_invoices())
 
 
-async def test_revert_on_chain_leaves_invoice_unpaid_with_failed_decision(treasurer, monkeypatch) -> None:  # noqa: ANN001
+async def test_revert_on_chain_leaves_invoice_unpaid_with_failed_decision(treasurer, monkeypatch) -> None:
     chain, token = treasurer.context.chain, treasurer.context.token
     before = await chain.token_balance(token.address, ACME)
 
     # Too little gas for the transfer: the transaction is mined and reverts (receipt status 0).
-    async def starved_gas(*_args) -> int:  # noqa: ANN002
+    async def starved_gas(*_args) -> int:
         return 22_000  # with the 30% margin, 28,600: below the ~34k a transfer needs
 
     monkeypatch.setattr(chain, "estimate_transfer_gas", starved_gas)
@@ -44,7 +44,7 @@ async def test_revert_on_chain_leaves_invoice_unpaid_with_failed_decision(treasu
         assert ("pay", "failed") in outcomes and outcomes[-1] == ("record", "failed")
 
 
-async def test_insufficient_token_balance_is_refused_before_broadcast(treasurer) -> None:  # noqa: ANN001
+async def test_insufficient_token_balance_is_refused_before_broadcast(treasurer) -> None:
     chain, token = treasurer.context.chain, treasurer.context.token
     await burn_treasury_down_to(treasurer, Decimal("100"))
     invoice_id = await treasurer.submit(SAMPLES["01-acme-hosting.txt"])
@@ -66,11 +66,11 @@ async def test_insufficient_token_balance_is_refused_before_broadcast(treasurer)
         assert (await DecisionLog(session).latest(invoice_id, "pay")).outcome == "failed"
 
 
-async def test_a_failed_bill_can_be_paid_by_a_later_submission(treasurer, monkeypatch) -> None:  # noqa: ANN001
+async def test_a_failed_bill_can_be_paid_by_a_later_submission(treasurer, monkeypatch) -> None:
     chain = treasurer.context.chain
     real = chain.estimate_transfer_gas
 
-    async def starved_gas(*_args) -> int:  # noqa: ANN002
+    async def starved_gas(*_args) -> int:
         return 22_000
 
     monkeypatch.setattr(chain, "estimate_transfer_gas", starved_gas)

@@ -15,12 +15,12 @@ from tests.fixtures.bills import acme_bill
 SAMPLES = dict(sample_invoices())
 
 
-async def _process(treasurer, name: str):  # noqa: ANN001, ANN202
+async def _process(treasurer, name: str):
     invoice_id = await treasurer.submit(SAMPLES[name], submitted_by="test")
     return await treasurer.process(invoice_id)
 
 
-async def test_invoice_under_the_limit_is_paid_on_chain(treasurer) -> None:  # noqa: ANN001
+async def test_invoice_under_the_limit_is_paid_on_chain(treasurer) -> None:
     chain, token = treasurer.context.chain, treasurer.context.token
     payee = "0x43238A89d4f1C52777f395Aecd47b9F0d961171A"  # ACME's registered address
     before = await chain.token_balance(token.address, payee)
@@ -43,7 +43,7 @@ async def test_invoice_under_the_limit_is_paid_on_chain(treasurer) -> None:  # n
         assert (await DecisionLog(session).verify()).ok
 
 
-async def test_processing_again_never_pays_twice(treasurer) -> None:  # noqa: ANN001
+async def test_processing_again_never_pays_twice(treasurer) -> None:
     first = await _process(treasurer, "02-northwind.txt")
     assert first.status == InvoiceStatus.PAID, first.reason
     again = await treasurer.process(first.invoice_id)
@@ -53,7 +53,7 @@ async def test_processing_again_never_pays_twice(treasurer) -> None:  # noqa: AN
         assert await session.scalar(select(func.count()).select_from(PaymentAttempt)) == 1
 
 
-async def test_resubmitted_bill_is_blocked_as_duplicate(treasurer) -> None:  # noqa: ANN001
+async def test_resubmitted_bill_is_blocked_as_duplicate(treasurer) -> None:
     paid = await _process(treasurer, "01-acme-hosting.txt")
     assert paid.status == InvoiceStatus.PAID
     copy = await _process(treasurer, "06-acme-resubmitted.txt")  # "INV 2024 001" is "INV-2024-001"
@@ -61,26 +61,26 @@ async def test_resubmitted_bill_is_blocked_as_duplicate(treasurer) -> None:  # n
     assert "duplicate" in copy.reason
 
 
-async def test_over_the_limit_waits_for_approval(treasurer) -> None:  # noqa: ANN001
+async def test_over_the_limit_waits_for_approval(treasurer) -> None:
     result = await _process(treasurer, "03-globex-over-limit.txt")
     assert result.status == InvoiceStatus.PENDING_APPROVAL
     assert "over the per-invoice limit" in result.reason
     assert result.tx_hash is None
 
 
-async def test_unknown_vendor_is_blocked(treasurer) -> None:  # noqa: ANN001
+async def test_unknown_vendor_is_blocked(treasurer) -> None:
     result = await _process(treasurer, "04-unknown-vendor.txt")
     assert result.status == InvoiceStatus.BLOCKED
     assert "not in the registry" in result.reason
 
 
-async def test_malformed_invoice_is_blocked_with_reason(treasurer) -> None:  # noqa: ANN001
+async def test_malformed_invoice_is_blocked_with_reason(treasurer) -> None:
     result = await _process(treasurer, "05-malformed.txt")
     assert result.status == InvoiceStatus.BLOCKED
     assert "no payable amount" in result.reason
 
 
-async def test_amount_beyond_the_treasury_is_blocked_before_signing(treasurer) -> None:  # noqa: ANN001
+async def test_amount_beyond_the_treasury_is_blocked_before_signing(treasurer) -> None:
     text = acme_bill("4999.00", number="INV-2024-999")
     await burn_treasury_down_to(treasurer, Decimal("100"))
     invoice_id = await treasurer.submit(text)

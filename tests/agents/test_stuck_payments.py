@@ -27,12 +27,12 @@ def test_fee_bump_is_at_least_twelve_and_a_half_percent(fee: int, bumped: int) -
     assert _bump(fee, Decimal("12.5")) == bumped
 
 
-async def _rpc(treasurer, method: str, *params) -> None:  # noqa: ANN001, ANN002
+async def _rpc(treasurer, method: str, *params) -> None:
     response = await treasurer.context.chain.w3.provider.make_request(method, list(params))
     assert "error" not in response, response
 
 
-async def _attempts(treasurer, invoice_id) -> list[PaymentAttempt]:  # noqa: ANN001
+async def _attempts(treasurer, invoice_id) -> list[PaymentAttempt]:
     async with treasurer.sessions() as session:
         payment = await session.scalar(select(Payment).where(Payment.invoice_id == invoice_id))
         if payment is None:
@@ -109,7 +109,7 @@ async def test_reconciler_finishes_a_payment_left_in_flight(settings: Settings) 
         node.stop()
 
 
-async def test_a_nonce_gap_is_filled_and_the_payment_behind_it_goes_through(treasurer) -> None:  # noqa: ANN001
+async def test_a_nonce_gap_is_filled_and_the_payment_behind_it_goes_through(treasurer) -> None:
     from finance.payments.nonce_gaps import find_nonce_gaps
     from finance.payments.nonces import allocate_nonce
 
@@ -133,7 +133,7 @@ async def test_a_nonce_gap_is_filled_and_the_payment_behind_it_goes_through(trea
     assert await find_nonce_gaps(treasurer.sessions, chain) == []
 
 
-async def test_concurrent_payments_take_distinct_contiguous_nonces(treasurer) -> None:  # noqa: ANN001
+async def test_concurrent_payments_take_distinct_contiguous_nonces(treasurer) -> None:
     texts = [
         ACME.replace("INV-2024-001", f"INV-2024-5{n:02d}").replace(
             "2024-03-05", (date(2024, 5, 1) + timedelta(weeks=3 * n)).isoformat()
@@ -148,7 +148,7 @@ async def test_concurrent_payments_take_distinct_contiguous_nonces(treasurer) ->
     assert nonces == list(range(nonces[0], nonces[0] + 8))
 
 
-async def test_a_payment_queued_behind_a_dead_workers_signed_attempt_unblocks_itself(treasurer) -> None:  # noqa: ANN001
+async def test_a_payment_queued_behind_a_dead_workers_signed_attempt_unblocks_itself(treasurer) -> None:
     from finance.payments.service import PaymentService
     from finance.vendors import VendorRepository
 
@@ -174,7 +174,7 @@ async def test_a_payment_queued_behind_a_dead_workers_signed_attempt_unblocks_it
         assert (await session.get(Payment, payment_a)).status == PaymentStatus.CONFIRMED
 
 
-async def test_the_scheduled_reconciler_leaves_recently_touched_invoices_to_their_worker(treasurer) -> None:  # noqa: ANN001
+async def test_the_scheduled_reconciler_leaves_recently_touched_invoices_to_their_worker(treasurer) -> None:
     from finance.models import Invoice
 
     invoice_id = await treasurer.submit(ACME)

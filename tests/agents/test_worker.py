@@ -14,7 +14,7 @@ from finance.streams import InvoiceIntake
 SAMPLES = dict(sample_invoices())
 
 
-async def test_worker_processes_queued_invoices_and_acks(treasurer) -> None:  # noqa: ANN001
+async def test_worker_processes_queued_invoices_and_acks(treasurer) -> None:
     settings = treasurer.context.settings
     redis = Redis.from_url(settings.redis_url)
     intake = InvoiceIntake(redis, settings.intake_stream, settings.worker_group)
@@ -34,7 +34,7 @@ async def test_worker_processes_queued_invoices_and_acks(treasurer) -> None:  # 
     await redis.aclose()
 
 
-async def test_worker_rebuilds_the_queue_from_postgres(treasurer) -> None:  # noqa: ANN001
+async def test_worker_rebuilds_the_queue_from_postgres(treasurer) -> None:
     """Redis lost the entry (flushed, restarted): the invoice is still processed, from PostgreSQL."""
     settings = treasurer.context.settings
     invoice_id = await treasurer.submit(SAMPLES["01-acme-hosting.txt"])  # stored, never enqueued

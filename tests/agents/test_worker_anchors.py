@@ -11,7 +11,7 @@ from finance.decisions import log_head
 from finance.models import AnchorStatus, AuditAnchor
 
 
-async def test_a_running_worker_anchors_the_head_and_records_its_receipt(treasurer) -> None:  # noqa: ANN001
+async def test_a_running_worker_anchors_the_head_and_records_its_receipt(treasurer) -> None:
     # A short reconcile interval makes the worker look at anchors often; the anchor interval keeps them rare.
     settings = treasurer.context.settings.model_copy(update={"reconcile_interval_seconds": 0.2})
     async with treasurer.sessions() as session:

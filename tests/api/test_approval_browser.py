@@ -23,7 +23,7 @@ pytestmark = pytest.mark.asyncio
 WAIT_SECONDS = 60
 
 
-async def _eventually(what: str, check, seconds: float = WAIT_SECONDS):  # noqa: ANN001, ANN202
+async def _eventually(what: str, check, seconds: float = WAIT_SECONDS):
     for _ in range(int(seconds * 10)):
         value = await check()
         if value:
@@ -35,7 +35,7 @@ async def _eventually(what: str, check, seconds: float = WAIT_SECONDS):  # noqa:
 async def test_an_approver_clicks_the_mailed_link_in_chromium_and_the_invoice_is_paid(
     bootstrapped: Settings,
     smtp_server: SmtpServer,
-    browser,  # noqa: ANN001
+    browser,
     tmp_path: Path,
 ) -> None:
     async with (
@@ -91,5 +91,5 @@ async def test_an_approver_clicks_the_mailed_link_in_chromium_and_the_invoice_is
         assert "already approved" in await phone.content()
 
 
-async def _first_mail(smtp_server: SmtpServer):  # noqa: ANN202
+async def _first_mail(smtp_server: SmtpServer):
     return smtp_server.messages[0] if smtp_server.messages else None

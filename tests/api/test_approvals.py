@@ -40,7 +40,7 @@ async def _pending_request(client: httpx.AsyncClient, settings: Settings) -> tup
     return invoice_id, approval.json()
 
 
-def _link(settings: Settings, approval: dict, decision: str = "approve", **overrides) -> str:  # noqa: ANN003
+def _link(settings: Settings, approval: dict, decision: str = "approve", **overrides) -> str:
     links = ApprovalLinks(settings.jwt_secret, settings.public_base_url)
     return links.issue(
         uuid.UUID(approval["id"]),
@@ -57,7 +57,7 @@ async def _votes(client: httpx.AsyncClient, settings: Settings, approval: dict) 
     return response.json()["votes"]
 
 
-async def test_opening_the_link_shows_the_invoice_and_changes_nothing(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_opening_the_link_shows_the_invoice_and_changes_nothing(client, bootstrapped: Settings) -> None:
     _, approval = await _pending_request(client, bootstrapped)
     token = _link(bootstrapped, approval)
     for _ in range(3):  # a mail scanner, a link preview, the approver
@@ -70,7 +70,7 @@ async def test_opening_the_link_shows_the_invoice_and_changes_nothing(client, bo
     assert await _votes(client, bootstrapped, approval) == []
 
 
-async def test_the_post_decides_once_and_a_replay_changes_nothing(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_the_post_decides_once_and_a_replay_changes_nothing(client, bootstrapped: Settings) -> None:
     _, approval = await _pending_request(client, bootstrapped)
     token = _link(bootstrapped, approval)
     done = await client.post("/approvals/link", data={"token": token, "comment": "ok per contract"})
@@ -91,7 +91,7 @@ async def test_the_post_decides_once_and_a_replay_changes_nothing(client, bootst
     assert len(await _votes(client, bootstrapped, approval)) == 1
 
 
-async def test_forged_expired_and_garbled_links_get_a_page_and_change_nothing(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_forged_expired_and_garbled_links_get_a_page_and_change_nothing(client, bootstrapped: Settings) -> None:
     _, approval = await _pending_request(client, bootstrapped)
     token = _link(bootstrapped, approval)
     head, body, signature = token.split(".")
@@ -114,7 +114,7 @@ async def test_forged_expired_and_garbled_links_get_a_page_and_change_nothing(cl
     assert await _votes(client, bootstrapped, approval) == []
 
 
-async def test_a_link_for_someone_who_is_not_an_approver_is_refused(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_a_link_for_someone_who_is_not_an_approver_is_refused(client, bootstrapped: Settings) -> None:
     _, approval = await _pending_request(client, bootstrapped)
     # The submitter's own link (were one ever issued) cannot approve: four eyes, compared on the user behind it.
     token = _link(bootstrapped, approval, approver="cfo@example.com")
@@ -129,7 +129,7 @@ async def test_a_link_for_someone_who_is_not_an_approver_is_refused(client, boot
     assert await _votes(client, bootstrapped, approval) == []
 
 
-async def test_a_hundred_concurrent_posts_of_one_token_record_exactly_one_vote(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_a_hundred_concurrent_posts_of_one_token_record_exactly_one_vote(client, bootstrapped: Settings) -> None:
     _, approval = await _pending_request(client, bootstrapped)
     token = _link(bootstrapped, approval)
     responses = await asyncio.gather(*(client.post("/approvals/link", data={"token": token}) for _ in range(100)))
@@ -139,7 +139,7 @@ async def test_a_hundred_concurrent_posts_of_one_token_record_exactly_one_vote(c
     assert len(await _votes(client, bootstrapped, approval)) == 1
 
 
-async def test_approvers_list_and_decide_with_an_access_token(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_approvers_list_and_decide_with_an_access_token(client, bootstrapped: Settings) -> None:
     _, approval = await _pending_request(client, bootstrapped)
     controller = await _bearer(bootstrapped, "controller@example.com", "approver")
     mine = await client.get("/api/approvals", headers=controller)
@@ -174,7 +174,7 @@ async def test_approvers_list_and_decide_with_an_access_token(client, bootstrapp
     assert again.status_code == 409
 
 
-async def test_only_the_submitter_or_an_admin_cancels(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_only_the_submitter_or_an_admin_cancels(client, bootstrapped: Settings) -> None:
     invoice_id, approval = await _pending_request(client, bootstrapped)
     other_cfo = await client.post(
         f"/api/approvals/{approval['id']}/cancel",

@@ -29,7 +29,7 @@ def audit_env(env_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settin
     return env_settings
 
 
-async def _cli(*args: str):  # noqa: ANN202
+async def _cli(*args: str):
     # The command runs its own event loop; keep it off this test's loop.
     return await asyncio.to_thread(runner.invoke, app, list(args))
 

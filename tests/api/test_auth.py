@@ -59,7 +59,7 @@ async def _user(settings: Settings, email: str, password: str, *roles: str) -> N
     await engine.dispose()
 
 
-async def test_each_role_against_each_endpoint(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_each_role_against_each_endpoint(client, bootstrapped: Settings) -> None:
     # One app for the whole table: a fresh chain and database per row would cost a bootstrap each.
     wrong: list[str] = []
     for method, path, allowed in ROLE_TABLE:
@@ -77,7 +77,7 @@ async def test_each_role_against_each_endpoint(client, bootstrapped: Settings) -
     assert not wrong, "\n".join(wrong)
 
 
-async def test_expired_tampered_and_foreign_tokens_are_401(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_expired_tampered_and_foreign_tokens_are_401(client, bootstrapped: Settings) -> None:
     good = await access_token(bootstrapped, "ops@example.com", "ops")
     assert (await client.get("/api/vendors", headers={"Authorization": f"Bearer {good}"})).status_code == 200
     head, body, signature = good.split(".")
@@ -92,7 +92,7 @@ async def test_expired_tampered_and_foreign_tokens_are_401(client, bootstrapped:
         assert response.json()["code"] == "not_authenticated"
 
 
-async def test_sign_in_refresh_and_rotation(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_sign_in_refresh_and_rotation(client, bootstrapped: Settings) -> None:
     await _user(bootstrapped, "Signer@Example.com", "correct horse battery", "approver")
     wrong = await client.post("/token", data={"username": "signer@example.com", "password": "nope nope nope"})
     unknown = await client.post("/token", data={"username": "nobody@example.com", "password": "nope nope nope"})
@@ -123,7 +123,7 @@ async def test_sign_in_refresh_and_rotation(client, bootstrapped: Settings) -> N
 
 async def test_a_deactivated_user_is_locked_out_at_once_whatever_the_credential(
     client,
-    bootstrapped: Settings,  # noqa: ANN001
+    bootstrapped: Settings,
 ) -> None:
     token = {"Authorization": f"Bearer {await _token(bootstrapped, 'leaver@example.com', 'ops')}"}
     key = await api_key_headers(bootstrapped, "leaver@example.com", "ops")
@@ -140,7 +140,7 @@ async def test_a_deactivated_user_is_locked_out_at_once_whatever_the_credential(
 
 async def test_signing_out_everywhere_ends_the_access_tokens_already_issued(
     client,
-    bootstrapped: Settings,  # noqa: ANN001
+    bootstrapped: Settings,
 ) -> None:
     token = {"Authorization": f"Bearer {await _token(bootstrapped, 'traveller@example.com', 'auditor')}"}
     assert (await client.get("/api/decisions", headers=token)).status_code == 200
@@ -150,7 +150,7 @@ async def test_signing_out_everywhere_ends_the_access_tokens_already_issued(
     assert (await client.get("/api/decisions", headers=fresh)).status_code == 200
 
 
-async def test_admins_create_users_and_nobody_exists_by_default(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_admins_create_users_and_nobody_exists_by_default(client, bootstrapped: Settings) -> None:
     nobody = await client.post("/token", data={"username": "admin", "password": "admin"})
     assert nobody.status_code == 401
     admin = {"Authorization": f"Bearer {await _token(bootstrapped, 'root@example.com', 'admin')}"}

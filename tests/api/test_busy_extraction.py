@@ -49,7 +49,7 @@ async def test_a_text_over_the_cap_is_refused_before_it_is_read(client: httpx.As
 async def test_a_body_without_a_length_is_counted_and_refused_past_the_limit(
     client: httpx.AsyncClient, cfo: dict
 ) -> None:
-    async def chunks():  # noqa: ANN202 - an async generator: httpx sends it chunked, with no Content-Length
+    async def chunks():  # an async generator: httpx sends it chunked, with no Content-Length
         for _ in range(12):
             yield b"x" * 1_000_000
 

@@ -114,7 +114,7 @@ async def test_short_runway_raises_the_status(
 ) -> None:
     real = tools.treasury.treasury_runway
 
-    async def poorer(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    async def poorer(*args, **kwargs):
         return dataclasses.replace(await real(*args, **kwargs), balance_units=balance * UNITS)
 
     monkeypatch.setattr(tools.treasury, "treasury_runway", poorer)
@@ -129,7 +129,7 @@ async def test_an_unreachable_chain_is_a_critical_alert_not_an_error(
 ) -> None:
     await _submit(client, cfo, "03-globex-over-limit.txt", 202)
 
-    async def unreachable(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+    async def unreachable(*_args, **_kwargs):
         raise ConnectionError("connection refused")
 
     monkeypatch.setattr(tools.treasury, "treasury_runway", unreachable)

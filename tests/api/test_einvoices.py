@@ -82,7 +82,7 @@ async def _upload(http: httpx.AsyncClient, cfo: dict, data: bytes, content_type:
 
 
 async def _stored(http: httpx.AsyncClient, invoice_id: str) -> tuple[Invoice, bytes | None, dict]:
-    treasurer = http._transport.app.state.treasurer  # noqa: SLF001
+    treasurer = http._transport.app.state.treasurer
     async with treasurer.sessions() as session:
         invoice = await InvoiceRepository(session).get(uuid.UUID(invoice_id))
         document = await session.scalar(select(Invoice.document).where(Invoice.id == invoice.id))
@@ -227,7 +227,7 @@ async def test_invalid_e_invoices_get_a_clear_422_and_nothing_is_stored(
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "invalid_einvoice" and message in response.json()["detail"]
     assert "root:" not in response.text  # /etc/passwd was never read
-    treasurer = client._transport.app.state.treasurer  # noqa: SLF001
+    treasurer = client._transport.app.state.treasurer
     async with treasurer.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Invoice)) == 0
 
@@ -293,7 +293,7 @@ async def test_the_web_form_takes_an_e_invoice_and_refuses_an_invalid_one(bootst
 
 async def _stored_invoice(http: httpx.AsyncClient, invoice_id: str) -> tuple[Invoice, bytes | None]:
     # Stored only: a web submission is processed after the answer, so its decisions may not be written yet.
-    treasurer = http._transport.app.state.treasurer  # noqa: SLF001
+    treasurer = http._transport.app.state.treasurer
     async with treasurer.sessions() as session:
         invoice = await InvoiceRepository(session).get(uuid.UUID(invoice_id))
         return invoice, await session.scalar(select(Invoice.document).where(Invoice.id == invoice.id))

@@ -298,7 +298,7 @@ def test_eval_with_the_llm_engine_runs_every_record_on_one_event_loop(
         llm_configured = True
         closed = False
 
-        def __init__(self, settings, llm=None) -> None:  # noqa: ANN001
+        def __init__(self, settings, llm=None) -> None:
             pass
 
         async def aclose(self) -> None:

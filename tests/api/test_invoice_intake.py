@@ -19,7 +19,7 @@ async def _cfo(settings: Settings, who: str = "cfo@example.com") -> dict[str, st
     return await token_headers(settings, who, "cfo")
 
 
-async def test_a_retry_with_the_same_key_gets_the_first_answer_and_pays_once(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_a_retry_with_the_same_key_gets_the_first_answer_and_pays_once(client, bootstrapped: Settings) -> None:
     headers = {**await _cfo(bootstrapped), "Idempotency-Key": "acme-2024-001-try"}
     body = {"raw_text": SAMPLES["01-acme-hosting.txt"]}
     first = await client.post("/api/process-invoice", json=body, headers=headers)
@@ -42,7 +42,7 @@ async def test_a_retry_with_the_same_key_gets_the_first_answer_and_pays_once(cli
     assert page["total"] == 2, "the retry stored nothing"
 
 
-async def test_concurrent_retries_with_one_key_submit_once(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_concurrent_retries_with_one_key_submit_once(client, bootstrapped: Settings) -> None:
     headers = {**await _cfo(bootstrapped), "Idempotency-Key": "queued-once"}
     body = {"raw_text": SAMPLES["02-northwind.txt"]}
     responses = await asyncio.gather(*(client.post("/api/invoices", json=body, headers=headers) for _ in range(10)))
@@ -56,7 +56,7 @@ async def test_concurrent_retries_with_one_key_submit_once(client, bootstrapped:
     assert bad_key.status_code == 422
 
 
-async def test_the_caller_is_the_submitter_and_the_list_filters(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_the_caller_is_the_submitter_and_the_list_filters(client, bootstrapped: Settings) -> None:
     for name in ("01-acme-hosting.txt", "03-globex-over-limit.txt", "04-unknown-vendor.txt"):
         await client.post("/api/process-invoice", json={"raw_text": SAMPLES[name]}, headers=await _cfo(bootstrapped))
     reader = await _cfo(bootstrapped)

@@ -111,7 +111,7 @@ def test_secrets_are_masked_and_the_invoice_is_bound(log_lines: io.StringIO) -> 
 async def test_metrics_text_has_route_templates_and_invoice_counts(
     app_client: httpx.AsyncClient, ops: dict, bootstrapped: Settings
 ) -> None:
-    treasurer = app_client._transport.app.state.treasurer  # noqa: SLF001
+    treasurer = app_client._transport.app.state.treasurer
     result = await treasurer.process(await treasurer.submit(SAMPLES["01-acme-hosting.txt"], "cfo@example.com"))
     assert result.status == "paid", result
     vendor = uuid.uuid4()
@@ -136,7 +136,7 @@ async def test_metrics_text_has_route_templates_and_invoice_counts(
 
 
 async def test_the_json_summary_needs_a_reader_credential(app_client: httpx.AsyncClient, ops: dict, cfo: dict) -> None:
-    treasurer = app_client._transport.app.state.treasurer  # noqa: SLF001
+    treasurer = app_client._transport.app.state.treasurer
     await treasurer.process(await treasurer.submit(SAMPLES["01-acme-hosting.txt"], "cfo@example.com"))
     await treasurer.process(await treasurer.submit(SAMPLES["04-unknown-vendor.txt"], "cfo@example.com"))
     accept = {"Accept": "application/json"}

@@ -21,7 +21,7 @@ async def test_a_text_pdf_is_read_paid_and_kept(client: httpx.AsyncClient, cfo: 
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "SUCCESS" and body["tx_hash"].startswith("0x")
-    treasurer = client._transport.app.state.treasurer  # noqa: SLF001
+    treasurer = client._transport.app.state.treasurer
     async with treasurer.sessions() as session:
         invoice = await InvoiceRepository(session).get(body["invoice_id"])
         assert "INV-2024-001" in invoice.raw_text
@@ -42,7 +42,7 @@ async def test_a_scanned_pdf_is_read_by_ocr_and_kept(client: httpx.AsyncClient, 
         "/api/process-invoice/document", content=pdf, headers={**cfo, "content-type": "application/pdf"}
     )
     assert response.status_code in (200, 202, 403), response.text
-    treasurer = client._transport.app.state.treasurer  # noqa: SLF001
+    treasurer = client._transport.app.state.treasurer
     async with treasurer.sessions() as session:
         invoice = await InvoiceRepository(session).get(response.json()["invoice_id"])
         assert invoice.text_source == "ocr" and invoice.document_type == "application/pdf"

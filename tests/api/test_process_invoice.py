@@ -101,7 +101,7 @@ async def test_health(client: httpx.AsyncClient) -> None:
 async def _assert_no_invoices(client: httpx.AsyncClient) -> None:
     from finance.models import Invoice
 
-    treasurer = client._transport.app.state.treasurer  # noqa: SLF001
+    treasurer = client._transport.app.state.treasurer
     async with treasurer.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Invoice)) == 0
 
@@ -111,11 +111,11 @@ async def test_an_unreachable_chain_is_503_and_the_invoice_is_kept(client: httpx
 
     from finance.models import Invoice
 
-    treasurer = client._transport.app.state.treasurer  # noqa: SLF001
+    treasurer = client._transport.app.state.treasurer
     chain = treasurer.context.chain
     real = chain._rpc, chain._raw_quantity
 
-    async def down(method: str, params: list):  # noqa: ANN202
+    async def down(method: str, params: list):
         raise aiohttp.ClientConnectionError("connection refused")
 
     # The node is gone before the policy could read the balance: nothing may be decided without it.

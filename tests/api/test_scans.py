@@ -47,7 +47,7 @@ async def test_a_clean_scan_is_paid_and_marked_as_read_by_ocr(client: httpx.Asyn
     extract = next(d for d in detail["decisions"] if d["step"] == "extract")
     assert extract["details"]["text_source"] == "ocr" and "of OCR text" in extract["reason"]
     assert extract["details"]["checks"]["flags"] == []
-    treasurer = client._transport.app.state.treasurer  # noqa: SLF001
+    treasurer = client._transport.app.state.treasurer
     async with treasurer.sessions() as session:
         invoice = await session.get(Invoice, body["invoice_id"])
         assert invoice.document_type == "image/png" and invoice.ocr_doubtful_spans is not None
@@ -92,7 +92,7 @@ def _two_totals() -> Image.Image:
         pytest.param(_two_totals, "several_totals", id="total-printed-twice"),
     ],
 )
-async def test_a_doubtful_total_is_never_paid(client: httpx.AsyncClient, cfo: dict, scan, flag: str | None) -> None:  # noqa: ANN001
+async def test_a_doubtful_total_is_never_paid(client: httpx.AsyncClient, cfo: dict, scan, flag: str | None) -> None:
     response = await _send(client, cfo, encoded(scan()))
 
     assert response.status_code in (202, 403), response.text
@@ -100,7 +100,7 @@ async def test_a_doubtful_total_is_never_paid(client: httpx.AsyncClient, cfo: di
     assert body["status"] in ("PAUSED_FOR_APPROVAL", "BLOCKED") and body["tx_hash"] is None, body
     if flag:
         assert body["status"] == "PAUSED_FOR_APPROVAL" and flag in body["reason"], body
-    treasurer = client._transport.app.state.treasurer  # noqa: SLF001
+    treasurer = client._transport.app.state.treasurer
     async with treasurer.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Payment)) == 0
 
@@ -117,13 +117,13 @@ async def test_unreadable_images_get_a_clear_422_and_nothing_is_stored(
     client: httpx.AsyncClient,
     cfo: dict,
     data,
-    message: str,  # noqa: ANN001
+    message: str,
 ) -> None:
     response = await _send(client, cfo, data())
 
     assert response.status_code == 422, response.text
     assert message in response.json()["detail"]
-    treasurer = client._transport.app.state.treasurer  # noqa: SLF001
+    treasurer = client._transport.app.state.treasurer
     async with treasurer.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Invoice)) == 0
 
@@ -190,10 +190,10 @@ async def test_a_scan_uploaded_in_the_web_app_is_shown_as_read_by_ocr(
     shown = await client.get(f"/app/invoices/{invoice_id}")
     assert "a scan, by OCR" in shown.text  # from the start, before it is read into fields
     # Queued for a worker (none runs here): processed in its place.
-    result = await client._transport.app.state.treasurer.process(uuid.UUID(invoice_id))  # noqa: SLF001
+    result = await client._transport.app.state.treasurer.process(uuid.UUID(invoice_id))
     assert result.status == "paid"
     assert "INV-2024-107" in (await client.get(f"/app/invoices/{invoice_id}")).text
 
 
-def treasurer_sessions(client: httpx.AsyncClient):  # noqa: ANN201
-    return client._transport.app.state.treasurer.sessions  # noqa: SLF001
+def treasurer_sessions(client: httpx.AsyncClient):
+    return client._transport.app.state.treasurer.sessions

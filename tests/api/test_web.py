@@ -34,7 +34,7 @@ async def _users(settings: Settings, *people: tuple[str, str]) -> None:
     await engine.dispose()
 
 
-async def _sign_in(browser, base_url: str, email: str):  # noqa: ANN001, ANN202
+async def _sign_in(browser, base_url: str, email: str):
     context = await browser.new_context()
     page = await context.new_page()
     await page.goto(f"{base_url}/app")
@@ -49,7 +49,7 @@ async def _sign_in(browser, base_url: str, email: str):  # noqa: ANN001, ANN202
 async def test_cfo_ops_and_approver_in_the_browser(
     bootstrapped: Settings,
     smtp_server: SmtpServer,
-    browser,  # noqa: ANN001
+    browser,
     tmp_path: Path,
 ) -> None:
     await _users(
@@ -103,7 +103,7 @@ async def test_cfo_ops_and_approver_in_the_browser(
         raise
 
 
-async def test_forms_need_their_csrf_token_and_pages_need_a_session(client, bootstrapped: Settings) -> None:  # noqa: ANN001
+async def test_forms_need_their_csrf_token_and_pages_need_a_session(client, bootstrapped: Settings) -> None:
     await _users(bootstrapped, ("cfo@example.com", "cfo"))
     assert (await client.get("/app")).status_code == 303
     assert (await client.get("/app")).headers["location"].startswith("/login")

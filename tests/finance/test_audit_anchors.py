@@ -91,7 +91,7 @@ async def test_workers_racing_on_one_head_anchor_it_once(trail: Trail, settings:
         assert len(list(await session.scalars(select(AuditAnchor)))) == 1
 
 
-async def test_anchors_and_concurrent_payments_never_share_a_nonce(treasurer) -> None:  # noqa: ANN001
+async def test_anchors_and_concurrent_payments_never_share_a_nonce(treasurer) -> None:
     chain = treasurer.context.chain
     anchorer = Anchorer(treasurer.sessions, chain, treasurer.context.settings)
     texts = [
@@ -131,7 +131,7 @@ async def test_anchors_and_concurrent_payments_never_share_a_nonce(treasurer) ->
     assert await chain.pending_nonce() == nonces[-1] + 1
 
 
-async def test_a_stored_unsent_anchor_holds_its_nonce_and_is_sent_not_filled(treasurer, monkeypatch) -> None:  # noqa: ANN001
+async def test_a_stored_unsent_anchor_holds_its_nonce_and_is_sent_not_filled(treasurer, monkeypatch) -> None:
     chain = treasurer.context.chain
     anchorer = Anchorer(treasurer.sessions, chain, treasurer.context.settings)
 

@@ -11,7 +11,7 @@ from finance.models import InvoiceClaim
 from finance.vendors import VendorRepository
 
 
-async def _setup(database_url: str, invoices: int):  # noqa: ANN202
+async def _setup(database_url: str, invoices: int):
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     async with sessions.begin() as session:
@@ -27,7 +27,7 @@ async def test_concurrent_submissions_of_one_bill_have_exactly_one_owner(databas
     # "INV-001", "INV001" and "inv 001" are the same bill.
     numbers = ["INV-001", "INV001", "inv 001"]
 
-    async def submit(i: int, invoice_id: uuid.UUID):  # noqa: ANN202
+    async def submit(i: int, invoice_id: uuid.UUID):
         async with sessions.begin() as session:
             return await claim_bill(session, invoice_id, bill_keys(vendor_id, numbers[i % 3], None, None))
 

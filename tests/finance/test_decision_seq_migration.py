@@ -55,7 +55,7 @@ async def _check(url: str, sync_url: str) -> None:
         try:
             await session.execute(text("UPDATE decisions SET reason = 'x'"))
             raise AssertionError("the append-only guard is gone")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             assert "append-only" in str(exc)
     await engine.dispose()
 
@@ -69,6 +69,6 @@ async def test_postgres_existing_rows_are_numbered_by_chain_order(database_url: 
     await _check(database_url, database_url)
 
 
-async def test_sqlite_existing_rows_are_numbered_by_chain_order(tmp_path) -> None:  # noqa: ANN001
+async def test_sqlite_existing_rows_are_numbered_by_chain_order(tmp_path) -> None:
     path = tmp_path / "old.db"
     await _check(f"sqlite+aiosqlite:///{path}", f"sqlite:///{path}")

@@ -8,7 +8,7 @@ from finance.db import create_engine, session_factory
 from finance.decisions import GENESIS_HASH, DecisionLog
 
 
-async def _append_three(sessions) -> list:  # noqa: ANN001
+async def _append_three(sessions) -> list:
     invoice_id = uuid.uuid4()
     rows = []
     for step in ("extract", "evaluate", "record"):

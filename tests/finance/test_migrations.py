@@ -32,7 +32,7 @@ async def test_postgres_downgrade_and_upgrade_round_trip(database_url: str) -> N
     assert await asyncio.to_thread(_differences, database_url) == []
 
 
-async def test_sqlite_schema_matches_the_models(tmp_path) -> None:  # noqa: ANN001
+async def test_sqlite_schema_matches_the_models(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'schema.db'}"
     await asyncio.to_thread(upgrade, url.replace("sqlite://", "sqlite+aiosqlite://", 1))
     assert await asyncio.to_thread(_differences, url) == []

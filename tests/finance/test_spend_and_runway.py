@@ -54,7 +54,7 @@ async def _seed(url: str) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
-async def seeded(request, database_url: str, tmp_path):  # noqa: ANN001, ANN201
+async def seeded(request, database_url: str, tmp_path):
     url = database_url if request.param == "postgresql" else f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
     if request.param == "sqlite":
         await upgrade_async(url)
@@ -64,7 +64,7 @@ async def seeded(request, database_url: str, tmp_path):  # noqa: ANN001, ANN201
     await engine.dispose()
 
 
-async def test_spend_windows_budgets_and_month_to_date(seeded) -> None:  # noqa: ANN001
+async def test_spend_windows_budgets_and_month_to_date(seeded) -> None:
     sessions, acme, _ = seeded
     async with sessions() as session:
         figures = await spend_figures(session, vendor_id=acme, category="hosting", now=NOW)
@@ -74,7 +74,7 @@ async def test_spend_windows_budgets_and_month_to_date(seeded) -> None:  # noqa:
     assert figures.category_month_to_date_units == 700 * UNIT
 
 
-async def test_unknown_vendor_has_no_spend_of_its_own(seeded) -> None:  # noqa: ANN001
+async def test_unknown_vendor_has_no_spend_of_its_own(seeded) -> None:
     sessions, _, _ = seeded
     async with sessions() as session:
         figures = await spend_figures(session, vendor_id=None, category=None, now=NOW)
@@ -82,7 +82,7 @@ async def test_unknown_vendor_has_no_spend_of_its_own(seeded) -> None:  # noqa: 
     assert figures.global_window_units["month"] == 2_500 * UNIT
 
 
-async def test_runway_from_history_baseline_and_commitments(seeded) -> None:  # noqa: ANN001
+async def test_runway_from_history_baseline_and_commitments(seeded) -> None:
     sessions, _, _ = seeded
     async with sessions() as session:
         runway = await compute_runway(
@@ -98,7 +98,7 @@ async def test_runway_from_history_baseline_and_commitments(seeded) -> None:  # 
     assert str(runway.months) == "41.72"  # 89,000 / (5,500 * 30 / 90 + 300)
 
 
-async def test_baseline_applies_while_history_is_short(seeded) -> None:  # noqa: ANN001
+async def test_baseline_applies_while_history_is_short(seeded) -> None:
     sessions, _, _ = seeded
     async with sessions() as session:
         runway = await compute_runway(

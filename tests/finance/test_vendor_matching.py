@@ -17,7 +17,7 @@ ACME = Vendor(
 )
 
 
-def _identify(vendor_name: str | None, text: str = "", account: str | None = None):  # noqa: ANN202
+def _identify(vendor_name: str | None, text: str = "", account: str | None = None):
     return identify_issuer(
         [ACME],
         vendor_name=vendor_name,

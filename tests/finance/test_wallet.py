@@ -25,7 +25,7 @@ def _keystore(tmp_path: Path, password: str) -> tuple[Path, Path]:
     return keystore, secret
 
 
-def _settings(**kwargs) -> Settings:  # noqa: ANN003
+def _settings(**kwargs) -> Settings:
     return Settings(_env_file=None, environment="production", jwt_secret=SecretStr("j" * 40), **kwargs)
 
 

@@ -63,7 +63,7 @@ def install_kill_point(point: str, kill_on: int) -> None:
         # Patched on the class: the payment tools call `service.<step>` at call time, so the
         # instance open_treasurer builds later picks the wrapper up.
         @functools.wraps(original)
-        async def after_step(self: PaymentService, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        async def after_step(self: PaymentService, *args, **kwargs):
             result = await original(self, *args, **kwargs)
             crossed(f"{point} returned {result!r}")
             return result
@@ -76,7 +76,7 @@ def install_kill_point(point: str, kill_on: int) -> None:
     # build_treasurer_graph reads the module global `record` when open_treasurer compiles the graph,
     # so this must be in place before the treasurer is opened.
     @functools.wraps(original_record)
-    async def before_record(state, runtime):  # noqa: ANN001, ANN202
+    async def before_record(state, runtime):
         crossed(f"record of invoice {state.get('invoice_id')} (outcome {state.get('outcome')!r})")
         return await original_record(state, runtime)
 

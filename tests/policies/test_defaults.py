@@ -55,7 +55,7 @@ def test_json_round_trip(policy: PolicyDocument) -> None:
          ["unknown-vendor", "currency"]),
     ],
 )  # fmt: skip
-def test_starter_policy_reproduces_the_spine(invoice, treasury, action, rules) -> None:  # noqa: ANN001
+def test_starter_policy_reproduces_the_spine(invoice, treasury, action, rules) -> None:
     decision = evaluate(STARTER, 3, invoice, treasury)
     assert decision.action == action
     assert [reason.rule for reason in decision.reasons] == rules

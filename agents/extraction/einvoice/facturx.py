@@ -23,14 +23,14 @@ def embedded_xml(pdf: bytes) -> bytes | None:
     try:
         attachments = PdfReader(io.BytesIO(pdf), strict=False).attachments
         names = [name for name in attachments if name.lower() in EINVOICE_NAMES]
-    except Exception:  # noqa: BLE001 - a damaged attachment tree: the PDF is read as its text layer alone
+    except Exception:  # a damaged attachment tree: the PDF is read as its text layer alone
         return None
     if not names:
         return None
     try:
         # Only the e-invoice is decompressed (pypdf caps each stream's output), never the other attachments.
         contents = [content for name in names for content in attachments[name]]
-    except Exception as exc:  # noqa: BLE001 - pypdf raises many types on a damaged stream
+    except Exception as exc:  # pypdf raises many types on a damaged stream
         raise InvalidEInvoice(f"the PDF's e-invoice XML ({names[0]}) is damaged and cannot be read") from exc
     if len(contents) > 1:
         raise InvalidEInvoice(

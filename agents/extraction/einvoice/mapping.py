@@ -38,7 +38,7 @@ def einvoice_from_xml(root: etree._Element) -> EInvoice:
         terms = parse_ubl_cii_xml(
             root, flavor=flavor, level="extended", check_xsd=False, date_as="string", bytes_as="string"
         )
-    except Exception as exc:  # noqa: BLE001 - the library raises bare Exception/ValueError on bad values
+    except Exception as exc:  # the library raises bare Exception/ValueError on bad values
         raise InvalidEInvoice(f"the {syntax} e-invoice cannot be read: {_short(exc)}") from exc
     seller, buyer = terms.get("BG-4") or {}, terms.get("BG-7") or {}
     terms["BT-27"] = seller.get("name")

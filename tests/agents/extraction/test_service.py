@@ -221,7 +221,7 @@ async def test_long_texts_are_read_off_the_event_loop(monkeypatch: pytest.Monkey
     calls: list[str] = []
     real_to_thread = asyncio.to_thread
 
-    async def spy(function, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    async def spy(function, *args, **kwargs):
         calls.append(function.__name__)
         return await real_to_thread(function, *args, **kwargs)
 

@@ -54,7 +54,7 @@ def test_hostile_or_broken_xml_is_refused(xml: bytes, message: str) -> None:
     assert caught.value.status_code == 422 and caught.value.code == "invalid_einvoice"
 
 
-def test_an_external_entity_is_never_read_even_before_the_refusal(tmp_path) -> None:  # noqa: ANN001
+def test_an_external_entity_is_never_read_even_before_the_refusal(tmp_path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-VALUE")
     with pytest.raises(InvalidEInvoice) as caught:

@@ -16,13 +16,13 @@ from agents.extraction.evaluation import Tally, format_report, load_records, sco
 from agents.extraction.offline import extract_offline
 from api.commands.extraction import JSON_FIELDS, register
 from finance.settings import get_settings
+from tests.fixtures.datasets import DEV_SET
 from tests.fixtures.openai_server import FakeOpenAI, running_openai_server
 from tests.fixtures.pdfs import SampleInvoice, invoice_pdf
 from tests.fixtures.scans import blank_page, encoded, render, scanned_pdf_of
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "api" / "samples"
-DEV_SET = REPO / "tests" / "data" / "invoices-dev" / "invoices.jsonl"
 ACME = SAMPLES / "01-acme-hosting.txt"
 FINAL_LINE = re.compile(r"^overall field accuracy: (\d\.\d\d) \((\d+)/(\d+)\)$")
 

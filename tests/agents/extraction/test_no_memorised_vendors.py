@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.datasets import DEV_SETS
+
 REPO = Path(__file__).resolve().parents[3]
-DEV_SETS = sorted((REPO / "tests" / "data" / "invoices-dev").glob("*.jsonl"))
 EXTRACTION = REPO / "agents" / "extraction"
 
 _LEGAL_FORMS = {

@@ -22,8 +22,8 @@ from agents.extraction.evaluation import (
 )
 from agents.extraction.offline import extract_offline
 from agents.extraction.schemas import InvoiceFields, LineItem
+from tests.fixtures.datasets import DEV_SET
 
-DEV_SET = Path(__file__).resolve().parents[2] / "data" / "invoices-dev" / "invoices.jsonl"
 TARGET_ACCURACY = 0.90
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agents.approvals.scheduler import tick
+from agents.extraction.document_readers import DocumentReaders
 from agents.extraction.pdf import MAX_UPLOAD_BYTES
 from agents.runtime import open_treasurer
 from api.approvals.endpoints import router as approvals_router
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.access_tokens = AccessTokens(settings.jwt_secret)
         app.state.redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        app.state.document_readers = DocumentReaders(settings.document_readers, settings.document_read_queue)
         try:
             async with open_treasurer(settings) as treasurer:
                 app.state.treasurer = treasurer
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         scheduler.cancel()
                         await asyncio.gather(scheduler, return_exceptions=True)
         finally:
+            app.state.document_readers.close()
             await app.state.redis.aclose()
 
     app = FastAPI(

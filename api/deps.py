@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 
+from agents.extraction.document_readers import DocumentReaders
 from agents.runtime import Treasurer
 from finance.settings import Settings
 from finance.streams import InvoiceIntake
@@ -32,7 +33,12 @@ async def _intake(request: Request) -> InvoiceIntake:
     return InvoiceIntake(request.app.state.redis, settings.intake_stream, settings.worker_group)
 
 
+async def _document_readers(request: Request) -> DocumentReaders:
+    return request.app.state.document_readers
+
+
 TreasurerDep = Annotated[Treasurer, Depends(_treasurer)]
 RedisDep = Annotated[Redis, Depends(_redis)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 IntakeDep = Annotated[InvoiceIntake, Depends(_intake)]
+DocumentReadersDep = Annotated[DocumentReaders, Depends(_document_readers)]

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     llm_structured_output_method: Literal["json_schema", "function_calling"] = "json_schema"
     llm_timeout_seconds: float = Field(default=30.0, gt=0)
     llm_max_attempts: int = Field(default=3, ge=1, le=10)
+    # Uploads (PDF layout, OCR) are read on their own pool: this many at once, this many more queued; past
+    # that an upload is answered 503 with Retry-After (agents/extraction/document_readers.py).
+    document_readers: int = Field(default=2, ge=1, le=32)
+    document_read_queue: int = Field(default=8, ge=0, le=1000)
 
     # The per-invoice limit of the starter policy, published as version 1 when no policy exists yet.
     # After that, limits live in versioned policy documents changed through the ops API.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -10,10 +9,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from agents.extraction.uploads import TextSource, read_upload
+from agents.extraction.uploads import TextSource
 from agents.runtime import InvoiceResult
 from api.auth import require_roles
-from api.deps import IntakeDep, TreasurerDep
+from api.deps import DocumentReadersDep, IntakeDep, TreasurerDep
 from api.idempotency import fingerprint, run_once
 from api.invoices.queries import list_invoices
 from api.invoices.schemas import (
@@ -132,11 +131,19 @@ async def process_invoice(
             "text, an image over 40 million pixels or a scan over 10 pages), or an invalid e-invoice (code "
             "invalid_einvoice: malformed XML, a DTD or entities, not CII/UBL, required values missing)"
         },
-        503: {"description": "Scans cannot be read on this server: the OCR program (tesseract) is not installed"},
+        503: {
+            "description": "Scans cannot be read on this server: the OCR program (tesseract) is not installed "
+            "(code ocr_unavailable); or every document reader is busy and the queue is full (code readers_busy, "
+            "with Retry-After): nothing was stored, send the document again"
+        },
     },
 )
 async def process_invoice_document(
-    request: Request, principal: SubmitterPrincipal, treasurer: TreasurerDep, idempotency_key: IdempotencyKey = None
+    request: Request,
+    principal: SubmitterPrincipal,
+    treasurer: TreasurerDep,
+    readers: DocumentReadersDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Process an invoice sent as the request body: a text PDF (`application/pdf`), an e-invoice (a Factur-X/ZUGFeRD
     PDF, or XRechnung / Peppol BIS 3.0 CII or UBL XML), a scan (`image/png`, `image/jpeg`, `image/tiff`, or a PDF
@@ -147,8 +154,8 @@ async def process_invoice_document(
     content_type = request.headers.get("content-type")
 
     async def produce() -> tuple[int, dict]:
-        # PDF parsing and OCR are CPU-bound: read off the event loop so other requests keep flowing.
-        read = await asyncio.to_thread(read_upload, data, None, content_type)
+        # PDF parsing and OCR are CPU-bound: read off the event loop, on the readers' own bounded pool.
+        read = await readers.read(data, None, content_type)
         invoice_id = await treasurer.submit(
             read.text,
             principal.actor,

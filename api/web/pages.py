@@ -16,9 +16,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from agents.extraction.pdf import MAX_UPLOAD_BYTES
-from agents.extraction.uploads import ReadDocument, TextSource, read_upload
+from agents.extraction.uploads import ReadDocument, TextSource
 from api.approvals.service import vote
-from api.deps import IntakeDep, SettingsDep, TreasurerDep
+from api.deps import DocumentReadersDep, IntakeDep, SettingsDep, TreasurerDep
 from api.invoices.queries import list_invoices
 from api.policies.service import current_limit, set_limit
 from api.users.service import authenticate
@@ -171,6 +171,7 @@ async def submit_invoice(
     me: WebUser,
     treasurer: TreasurerDep,
     intake: IntakeDep,
+    readers: DocumentReadersDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
     raw_text: Annotated[str, Form(max_length=1_000_000)] = "",
     document: UploadFile | None = None,
@@ -180,7 +181,7 @@ async def submit_invoice(
     data = await document.read(MAX_UPLOAD_BYTES + 1) if document is not None and document.filename else b""
     try:
         if data:
-            read = await asyncio.to_thread(read_upload, data, document.filename, document.content_type)
+            read = await readers.read(data, document.filename, document.content_type)
         elif raw_text.strip():
             read = ReadDocument(raw_text, TextSource.TYPED)
         else:
